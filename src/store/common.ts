@@ -17,6 +17,8 @@ export class StoreConflict extends KumoError {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function validateKey(key: unknown, what = 'key'): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
     throw new KumoError('Invalid', `store: ${what} must be a non-empty string`, { causes: [{ field: what, reason: 'FieldValueRequired', message: `${what} is empty` }] });
@@ -28,7 +30,7 @@ export function validateKey(key: unknown, what = 'key'): asserts key is string {
     throw new KumoError('Invalid', `store: ${what} is ${Buffer.byteLength(key)} bytes, over the limit of ${StoreLimits.maxKeyBytes} bytes`, { causes: [{ field: what, reason: 'FieldValueTooLong', message: `must be at most ${StoreLimits.maxKeyBytes} bytes` }] });
   }
   // NUL and lone surrogates cannot round-trip through every backend.
-  if (key.includes('\0') || !key.isWellFormed()) {
+  if (key.includes('\0') || LONE_SURROGATE.test(key)) {
     throw new KumoError('Invalid', `store: ${what} must be valid UTF-8 without NUL characters`, { causes: [{ field: what, reason: 'FieldValueInvalid', message: 'invalid characters' }] });
   }
 }
