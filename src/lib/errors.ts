@@ -9,6 +9,7 @@ export const ErrorCodes = {
   BadRequest: { reason: 'BadRequest', httpCode: 400 },
   Forbidden: { reason: 'Forbidden', httpCode: 403 },
   Unauthorized: { reason: 'Unauthorized', httpCode: 401 },
+  MethodNotAllowed: { reason: 'MethodNotAllowed', httpCode: 405 },
   Gone: { reason: 'Expired', httpCode: 410 },
   RequestEntityTooLarge: { reason: 'RequestEntityTooLarge', httpCode: 413 },
   TooManyRequests: { reason: 'TooManyRequests', httpCode: 429 },
