@@ -108,6 +108,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       return;
     }
     await readBody(req, maxBody);
+    // Shutdown may have begun while the body arrived.
+    if (shuttingDown()) res.setHeader('Connection', 'close');
 
     const segments = pathname.split('/');
     const top = segments[1] ?? '';
