@@ -1,0 +1,180 @@
+// The composition root of `kumo server`: data dir (lock + format stamp) → store → PKI → HTTPS listener
+// → admin kubeconfig. Stops in reverse: listener (drain in-flight requests, grace timeout) → store → lock.
+// Signals are the caller's business (the CLI): this module only exposes start and stop.
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { createApiHandler, versionInfo } from '../apiserver/http.js';
+import { KumoError } from '../lib/errors.js';
+import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
+import { defaultServerSans, loadOrCreateCA, loadOrIssueLeaf, writeFileAtomic } from '../lib/pki.js';
+import { openStore } from '../store/registry.js';
+import type { Store } from '../store/types.js';
+import { readBuildInfo } from './buildinfo.js';
+import { checkFormatVersion, ensureDataDir, lockDataDir } from './datadir.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:6443';
+export const DEFAULT_STORE = 'sqlite:';
+
+export interface ServerOptions {
+  dataDir: string;
+  /** host:port ([v6]:port); port 0 picks a free port. Default 127.0.0.1:6443. */
+  listen?: string;
+  /** Store URL (sqlite:, sqlite:PATH, etcd://h:p,…). Default sqlite: (DATA/kumo.db). */
+  store?: string;
+  logger: Logger;
+  /** How long stop() waits for in-flight requests before closing their connections. Default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  /** https://host:port with the port actually bound. */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly kubeconfigPath: string;
+  readonly storeName: string;
+  /** Graceful stop; idempotent (every call returns the same promise). */
+  stop(): Promise<void>;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export function parseListen(s: string): ListenAddress {
+  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:[\]]*):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new KumoError('Invalid', `--listen: expected host:port (e.g. 127.0.0.1:6443, [::1]:6443 or :6443), got ${JSON.stringify(s)}`);
+  }
+  return { host: m[1] === '' ? '0.0.0.0' : (m[1] ?? ''), port };
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.logger;
+  const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
+  const storeUrl = opts.store ?? DEFAULT_STORE;
+  const graceMs = opts.shutdownGraceMs ?? 10_000;
+
+  const dataDir = ensureDataDir(opts.dataDir);
+  const lock = lockDataDir(dataDir);
+  if (lock.tookOverFrom !== null) log.warn({ dataDir, stalePid: lock.tookOverFrom }, 'took over a stale data dir lock');
+
+  // Undo what was set up so far when a later step fails.
+  let store: Store | undefined;
+  let server: https.Server | undefined;
+  try {
+    const stamp = checkFormatVersion(dataDir);
+    if (stamp.created) log.info({ dataDir, format: stamp.format }, 'data dir created');
+
+    store = await openStore(storeUrl, { dataDir });
+    log.info({ store: store.name }, 'store opened');
+
+    const pkiDir = path.join(dataDir, 'pki');
+    const ca = await loadOrCreateCA(pkiDir);
+    if (ca.created) log.info({ dir: pkiDir }, 'certificate authority created');
+    const serving = await loadOrIssueLeaf(pkiDir, 'server', ca, { server: defaultServerSans(listen.host) });
+    if (serving.reissued !== null) log.info({ reason: serving.reissued }, 'server certificate issued');
+    const admin = await loadOrIssueLeaf(pkiDir, 'admin', ca, { client: { commonName: 'kumo-admin', organizations: ['system:masters'] } });
+    if (admin.reissued !== null) log.info({ reason: admin.reissued }, 'admin client certificate issued');
+
+    let shuttingDown = false;
+    const handler = createApiHandler({ store, version: versionInfo(readBuildInfo()), logger: log, isShuttingDown: () => shuttingDown });
+    const srv = https.createServer(
+      {
+        key: serving.keyPem,
+        cert: serving.certPem,
+        // Client certificates are requested and checked against our CA, but not required yet:
+        // authentication (and what an unauthenticated caller may do) comes with a later issue.
+        ca: [ca.certPem],
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+        keepAlive: true,
+      },
+      handler,
+    );
+    server = srv;
+    srv.keepAliveTimeout = 60_000;
+    srv.headersTimeout = 30_000;
+    srv.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      log.debug({ err: err.message, code: err.code }, 'client connection error');
+      socket.destroy();
+    });
+    srv.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'TLS handshake failed'));
+
+    const bound = await listenOn(srv, listen);
+    const url = serverUrl(listen.host, bound.port);
+    const kubeconfigPath = path.join(dataDir, 'admin.kubeconfig');
+    writeFileAtomic(
+      kubeconfigPath,
+      renderKubeconfig({ server: url, caPem: ca.certPem, userName: 'kumo-admin', clientCertPem: admin.certPem, clientKeyPem: admin.keyPem }),
+      0o600,
+    );
+    log.info({ url, dataDir, store: store.name, kubeconfig: kubeconfigPath }, 'server ready');
+
+    const openStoreRef = store;
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async (): Promise<void> => {
+        shuttingDown = true;
+        log.info({ graceMs }, 'server stopping');
+        await closeServer(srv, graceMs, log);
+        try {
+          await openStoreRef.close();
+        } catch (err) {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the store failed');
+        }
+        lock.release();
+        log.info({}, 'server stopped');
+      })();
+      return stopping;
+    };
+    return { url, dataDir, kubeconfigPath, storeName: store.name, stop };
+  } catch (err) {
+    server?.close();
+    server?.closeAllConnections();
+    await store?.close().catch(() => undefined);
+    lock.release();
+    throw err;
+  }
+}
+
+function listenOn(srv: https.Server, at: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      reject(new Error(`cannot listen on ${at.host}:${at.port}: ${why}`, { cause: err }));
+    };
+    srv.once('error', onError);
+    srv.listen({ host: at.host, port: at.port }, () => {
+      srv.off('error', onError);
+      resolve(srv.address() as AddressInfo);
+    });
+  });
+}
+
+/** Stops accepting, closes idle keep-alive connections as they become idle, and after `graceMs` closes the rest. */
+async function closeServer(srv: https.Server, graceMs: number, log: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+  srv.closeIdleConnections();
+  // Connections that finish their request during the grace period go idle; close them as they do.
+  const sweep = setInterval(() => srv.closeIdleConnections(), 50);
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  try {
+    if ((await Promise.race([closed.then(() => 'closed' as const), grace])) === 'timeout') {
+      log.warn({ graceMs }, 'requests still running after the grace period; closing their connections');
+      srv.closeAllConnections();
+      await closed;
+    }
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(timer);
+  }
+}
