@@ -1,0 +1,149 @@
+// The `kumo` command. `main(argv)` parses and runs one command; it rejects on failure (bin/kumo.js
+// prints the message and exits 1) and sets process.exitCode for usage errors commander reports itself.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { KumoError } from '../lib/errors.js';
+import { readBuildInfo } from '../server/buildinfo.js';
+import { dataDirHolder } from '../server/datadir.js';
+import { DEFAULT_LISTEN, DEFAULT_STORE, startServer, type RunningServer } from '../server/server.js';
+import { openStore, parseStoreUrl } from '../store/registry.js';
+import type { Store } from '../store/types.js';
+import { migrateStore } from './store-migrate.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed the message (or the help/version text).
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kumo')
+    .description('Kubernetes-as-a-Service for private clouds')
+    .version(readBuildInfo().kumoVersion)
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('server')
+    .description('serve the Kumo API over HTTPS (writes DATA/admin.kubeconfig)')
+    .option('--data-dir <dir>', 'data directory (CA, kubeconfig, SQLite store); locked while the server runs', './.kumo')
+    .option('--listen <host:port>', 'address to serve HTTPS on (port 0: any free port)', DEFAULT_LISTEN)
+    .addOption(new Option('--store <url>', 'store: sqlite: (DATA/kumo.db), sqlite:PATH or etcd://host:port[,host:port…]').default(DEFAULT_STORE))
+    .action(async (opts: { dataDir: string; listen: string; store: string }) => {
+      await runServer(opts);
+    });
+
+  const store = program.command('store').description('store maintenance');
+  store
+    .command('migrate')
+    .description('copy every key of a stopped server\'s store into an empty store (e.g. sqlite → etcd)')
+    .requiredOption('--from <url>', 'source store: sqlite:PATH or etcd://host:port')
+    .requiredOption('--to <url>', 'target store (must hold no keys): etcd://host:port or sqlite:PATH')
+    .option('--page-size <n>', 'keys per source page', parsePositiveInt, 500)
+    .option('--ttl-seconds <n>', 'TTL given to keys that had one in the source', parsePositiveInt, 3600)
+    .action(async (opts: { from: string; to: string; pageSize: number; ttlSeconds: number }) => {
+      await runMigrate(opts);
+    });
+
+  return program;
+}
+
+async function runServer(opts: { dataDir: string; listen: string; store: string }): Promise<void> {
+  const logger = pino({ name: 'kumo', level: process.env.KUMO_LOG_LEVEL ?? 'info' }, pino.destination({ fd: 2, sync: true }));
+  const running = await startServer({ dataDir: opts.dataDir, listen: opts.listen, store: opts.store, logger });
+  process.stdout.write(howTo(running));
+  const signal = await firstSignal(logger);
+  logger.info({ signal }, 'signal received');
+  await running.stop();
+  process.exitCode = 0;
+  // Everything is closed; if a stray handle still holds the event loop, do not hang the caller.
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+
+function howTo(s: RunningServer): string {
+  return [
+    `kumo server is ready at ${s.url} (store ${s.storeName}, data dir ${s.dataDir})`,
+    'Use it with kubectl:',
+    `  export KUBECONFIG=${s.kubeconfigPath}`,
+    '  kubectl get --raw /version',
+    'Stop it with Ctrl-C (SIGINT) or SIGTERM.',
+    '',
+  ].join('\n');
+}
+
+/** Resolves on the first SIGTERM/SIGINT; a second one while stopping exits at once with code 1. */
+function firstSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const first = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', first);
+      process.off('SIGINT', first);
+      const again = (sig2: NodeJS.Signals): void => {
+        logger.warn({ signal: sig2 }, 'second signal while stopping; exiting now');
+        process.exit(1);
+      };
+      process.once('SIGTERM', again);
+      process.once('SIGINT', again);
+      resolve(sig);
+    };
+    process.on('SIGTERM', first);
+    process.on('SIGINT', first);
+  });
+}
+
+async function runMigrate(opts: { from: string; to: string; pageSize: number; ttlSeconds: number }): Promise<void> {
+  const src = parseStoreUrl(opts.from);
+  const dst = parseStoreUrl(opts.to);
+  if (src.kind === 'sqlite') {
+    const file = src.sqlitePath ?? '';
+    if (!fs.existsSync(file)) throw new KumoError('NotFound', `--from: ${file} does not exist`);
+  }
+  if (src.kind === 'sqlite' && dst.kind === 'sqlite' && src.sqlitePath === dst.sqlitePath) {
+    throw new KumoError('Invalid', '--from and --to name the same store');
+  }
+  for (const [flag, p] of [['--from', src], ['--to', dst]] as const) {
+    if (p.kind !== 'sqlite' || p.sqlitePath === undefined) continue;
+    const holder = dataDirHolder(path.dirname(p.sqlitePath));
+    if (holder !== null) {
+      throw new KumoError('Conflict', `${flag}: ${p.sqlitePath} belongs to a data dir in use by kumo server pid ${holder}; stop the server first`);
+    }
+  }
+
+  const from = await openStore(opts.from);
+  let to: Store | undefined;
+  try {
+    to = await openStore(opts.to);
+    const r = await migrateStore(from, to, {
+      pageSize: opts.pageSize,
+      ttlSeconds: opts.ttlSeconds,
+      onProgress: (n) => process.stderr.write(`\rcopied ${n} keys`),
+    });
+    process.stderr.write('\n');
+    process.stdout.write(
+      [
+        `copied ${r.keys} keys from ${from.name} (snapshot at revision ${r.sourceRevision}) to ${to.name} in ${(r.ms / 1000).toFixed(1)} s`,
+        r.withTtl > 0 ? `${r.withTtl} keys had a TTL and were given a fresh TTL of ${opts.ttlSeconds} s` : 'no key had a TTL',
+        `target revisions ${r.targetRevisionBefore} → ${r.targetRevisionAfter}: every object has a new resourceVersion; clients must relist`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await to?.close();
+    await from.close();
+  }
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
