@@ -42,5 +42,7 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
     return openSqliteStore(parsed.sqlitePath ?? '', opts);
   }
   const { openEtcdStore } = await import('./etcd/backend.js');
-  return openEtcdStore(parsed.endpoints ?? [], opts);
+  // etcd's watch is 1:1 with the server; share one upstream watch per prefix in process.
+  const { FanoutStore } = await import('./fanout.js');
+  return new FanoutStore(await openEtcdStore(parsed.endpoints ?? [], opts));
 }

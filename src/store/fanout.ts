@@ -1,0 +1,230 @@
+// In-process watch fan-out over any Store: watchers of the same prefix share one upstream watch.
+// A backend's own watch stays 1:1 with the database (thin backends); this decorator keeps 1,000
+// controllers watching one prefix from becoming 1,000 database watches.
+//
+// Per prefix, a Feed holds one upstream watch and a ring of its recent events. A new watcher whose
+// start revision is inside the ring gets the ring's events after it, then the live ones, in one
+// synchronous step (nothing missed, nothing twice); an older start falls back to a direct upstream
+// watch of its own, which is always correct.
+import { KumoError, isKumoError } from '../lib/errors.js';
+import { WatchChannel } from './channel.js';
+import { validatePrefix, validateRevision } from './common.js';
+import type {
+  CallOptions,
+  CountResult,
+  DeleteResult,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListResult,
+  Store,
+  WatchEvent,
+  WatchMessage,
+  WatchOptions,
+  WriteOptions,
+  WriteResult,
+} from './types.js';
+
+export interface FanoutOptions {
+  /** Recent events kept per prefix for watchers that start slightly in the past. */
+  ringSize?: number;
+  /** Events a watcher may have buffered before it is closed with Gone. */
+  maxWatcherBacklog?: number;
+  /** Progress interval of the shared upstream watch, ms. */
+  upstreamProgressMs?: number;
+}
+
+interface Sub {
+  channel: WatchChannel;
+  /** Events at or below this revision are not for this watcher (it asked to start after it). */
+  after: number;
+  lastSent: number;
+}
+
+class Feed {
+  readonly subs = new Set<Sub>();
+  private ring: WatchEvent[] = [];
+  /** The ring holds every event under the prefix with revision > ringStart (up to lastRev). */
+  ringStart: number;
+  /** Every event up to this revision has been received from upstream and pushed to subscribers. */
+  lastRev: number;
+  private readonly ac = new AbortController();
+
+  constructor(
+    private readonly inner: Store,
+    readonly prefix: string,
+    startAfter: number,
+    private readonly ringSize: number,
+    progressMs: number,
+    private readonly onDone: (f: Feed) => void,
+  ) {
+    this.ringStart = startAfter;
+    this.lastRev = startAfter;
+    void this.run(startAfter, progressMs);
+  }
+
+  private async run(after: number, progressMs: number): Promise<void> {
+    try {
+      for await (const m of this.inner.watch(this.prefix, after, { signal: this.ac.signal, progressIntervalMs: progressMs })) {
+        if (m.kind === 'progress') {
+          this.lastRev = Math.max(this.lastRev, m.revision);
+          continue;
+        }
+        this.append(m.events);
+        const msg: WatchMessage = { kind: 'events', events: m.events };
+        for (const s of this.subs) this.send(s, msg);
+      }
+      if (!this.ac.signal.aborted) this.failAll(new KumoError('Unavailable', 'store: shared watch ended unexpectedly; watch again'));
+    } catch (err) {
+      this.failAll(isKumoError(err) ? err : new KumoError('Internal', `store: shared watch failed: ${String(err)}`));
+    }
+  }
+
+  private append(events: WatchEvent[]): void {
+    for (const e of events) this.ring.push(e);
+    const last = events[events.length - 1];
+    if (last) this.lastRev = Math.max(this.lastRev, last.kv.modRevision);
+    if (this.ring.length > this.ringSize) {
+      const drop = this.ring.length - this.ringSize;
+      this.ringStart = this.ring[drop - 1]?.kv.modRevision ?? this.ringStart;
+      this.ring = this.ring.slice(drop);
+    }
+  }
+
+  private send(s: Sub, msg: WatchMessage & { kind: 'events' }): void {
+    let events = msg.events;
+    const first = events[0];
+    if (first && first.kv.modRevision <= s.after) {
+      events = events.filter((e) => e.kv.modRevision > s.after);
+      if (events.length === 0) return;
+      msg = { kind: 'events', events };
+    }
+    s.lastSent = Date.now();
+    s.channel.push(msg);
+  }
+
+  /** Adds a watcher starting after `after` (must be >= ringStart): ring events first, then live. */
+  subscribe(s: Sub): void {
+    const backlog = this.ring.filter((e) => e.kv.modRevision > s.after);
+    if (backlog.length > 0) {
+      s.lastSent = Date.now();
+      s.channel.push({ kind: 'events', events: backlog });
+    }
+    this.subs.add(s);
+  }
+
+  unsubscribe(s: Sub): void {
+    this.subs.delete(s);
+    if (this.subs.size === 0) this.stop();
+  }
+
+  failAll(err: KumoError): void {
+    this.stop();
+    for (const s of [...this.subs]) s.channel.fail(err);
+  }
+
+  stop(): void {
+    this.ac.abort();
+    this.onDone(this);
+  }
+}
+
+export class FanoutStore implements Store {
+  readonly name: string;
+  private readonly feeds = new Map<string, Feed>();
+  private readonly ringSize: number;
+  private readonly maxBacklog: number;
+  private readonly upstreamProgressMs: number;
+
+  constructor(
+    readonly inner: Store,
+    opts: FanoutOptions = {},
+  ) {
+    this.name = inner.name;
+    this.ringSize = opts.ringSize ?? 10_000;
+    this.maxBacklog = opts.maxWatcherBacklog ?? 100_000;
+    this.upstreamProgressMs = opts.upstreamProgressMs ?? 1000;
+  }
+
+  watch(prefix: string, afterRevision: number, opts: WatchOptions): AsyncIterable<WatchMessage> {
+    validatePrefix(prefix);
+    validateRevision(afterRevision, 'afterRevision');
+    let feed = this.feeds.get(prefix);
+    if (feed && afterRevision < feed.ringStart) {
+      // Older than the shared history: a watch of its own replays it (or reports Gone).
+      return this.inner.watch(prefix, afterRevision, opts);
+    }
+    if (!feed) {
+      const f: Feed = new Feed(this.inner, prefix, afterRevision, this.ringSize, this.upstreamProgressMs, (done) => {
+        if (this.feeds.get(prefix) === done) this.feeds.delete(prefix);
+      });
+      this.feeds.set(prefix, f);
+      feed = f;
+    }
+    const owner = feed;
+    let timer: NodeJS.Timeout | undefined = undefined;
+    const sub: Sub = {
+      after: afterRevision,
+      lastSent: Date.now(),
+      channel: new WatchChannel(this.maxBacklog, opts.signal, () => {
+        clearInterval(timer);
+        owner.unsubscribe(sub);
+      }),
+    };
+    if (sub.channel.closed) {
+      if (owner.subs.size === 0) owner.stop();
+      return sub.channel;
+    }
+    owner.subscribe(sub);
+    const interval = opts.progressIntervalMs ?? 5000;
+    timer = setInterval(() => {
+      if (Date.now() - sub.lastSent >= interval) {
+        sub.lastSent = Date.now();
+        sub.channel.push({ kind: 'progress', revision: Math.max(owner.lastRev, sub.after) });
+      }
+    }, Math.max(10, Math.min(interval, 1000)));
+    timer.unref();
+    return sub.channel;
+  }
+
+  /** Number of shared upstream watches (for metrics and tests). */
+  sharedWatches(): number {
+    return this.feeds.size;
+  }
+
+  get(key: string, opts?: GetOptions): Promise<GetResult> {
+    return this.inner.get(key, opts);
+  }
+  list(prefix: string, opts?: ListOptions): Promise<ListResult> {
+    return this.inner.list(prefix, opts);
+  }
+  count(prefix: string, opts?: CallOptions): Promise<CountResult> {
+    return this.inner.count(prefix, opts);
+  }
+  create(key: string, value: Buffer, opts?: WriteOptions): Promise<WriteResult> {
+    return this.inner.create(key, value, opts);
+  }
+  update(key: string, value: Buffer, expectedModRevision: number, opts?: WriteOptions): Promise<WriteResult> {
+    return this.inner.update(key, value, expectedModRevision, opts);
+  }
+  delete(key: string, expectedModRevision?: number, opts?: CallOptions): Promise<DeleteResult> {
+    return this.inner.delete(key, expectedModRevision, opts);
+  }
+  compact(revision: number, opts?: CallOptions): Promise<void> {
+    return this.inner.compact(revision, opts);
+  }
+  currentRevision(opts?: CallOptions): Promise<number> {
+    return this.inner.currentRevision(opts);
+  }
+  compactRevision(opts?: CallOptions): Promise<number> {
+    return this.inner.compactRevision(opts);
+  }
+  checkHealth(opts?: CallOptions): Promise<void> {
+    return this.inner.checkHealth(opts);
+  }
+  async close(): Promise<void> {
+    const closed = new KumoError('Unavailable', `store: ${this.name} is closed`);
+    for (const f of [...this.feeds.values()]) f.failAll(closed);
+    await this.inner.close();
+  }
+}
