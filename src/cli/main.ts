@@ -131,7 +131,7 @@ async function runMigrate(opts: { from: string; to: string; pageSize: number; tt
     process.stdout.write(
       [
         `copied ${r.keys} keys from ${from.name} (snapshot at revision ${r.sourceRevision}) to ${to.name} in ${(r.ms / 1000).toFixed(1)} s`,
-        r.withTtl > 0 ? `${r.withTtl} keys had a TTL and were given a fresh TTL of ${opts.ttlSeconds} s` : 'no key had a TTL',
+        r.withTtl > 0 ? `${r.withTtl} ${r.withTtl === 1 ? 'key had a TTL and was' : 'keys had a TTL and were'} given a fresh TTL of ${opts.ttlSeconds} s` : 'no key had a TTL',
         `target revisions ${r.targetRevisionBefore} → ${r.targetRevisionAfter}: every object has a new resourceVersion; clients must relist`,
         '',
       ].join('\n'),

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
+import { startEtcd } from '../testing/etcd.js';
 import { migrateStore } from './store-migrate.js';
 
 const KUMO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kumo.js');
@@ -118,5 +119,26 @@ describe('store migrate', () => {
     const busy = run('--from', `sqlite:${path.join(dataDir, 'kumo.db')}`, '--to', `sqlite:${path.join(dir, 'y.db')}`);
     assert.equal(busy.status, 1);
     assert.match(busy.stderr, new RegExp(`in use by kumo server pid ${process.pid}; stop the server first`));
+  });
+
+  it('copies a SQLite store into a real etcd', async (t) => {
+    const etcd = await startEtcd();
+    t.after(() => etcd.destroy());
+    const dir = tmpDir(t);
+    const from = await open(t, path.join(dir, 'src.db'));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => from.create(`/registry/x/${i}`, Buffer.from(`value ${i}`))));
+    await from.create('/registry/events/e', Buffer.from('event'), { ttl: 60 });
+    const expected = await dump(from);
+    await from.close();
+
+    const r = spawnSync(process.execPath, [KUMO, 'store', 'migrate', '--from', `sqlite:${path.join(dir, 'src.db')}`, '--to', etcd.url, '--page-size', '50'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^copied 301 keys from sqlite:.* \(snapshot at revision 301\) to etcd:\/\/127\.0\.0\.1:\d+ in /m);
+    assert.match(r.stdout, /^1 key had a TTL and was given a fresh TTL of 3600 s$/m);
+
+    const to = await openStore(etcd.url);
+    t.after(() => to.close());
+    assert.deepEqual(await dump(to), expected);
+    assert.notEqual((await to.get('/registry/events/e')).kv?.lease, 0, 'the event keeps a TTL (an etcd lease)');
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { startEtcd } from '../testing/etcd.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KUMO = path.join(ROOT, 'bin', 'kumo.js');
@@ -230,5 +231,40 @@ describe('kumo server (e2e)', () => {
     const newer = spawnSync(process.execPath, [KUMO, 'server', '--data-dir', data, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(newer.status, 1);
     assert.match(newer.stderr, /has format 2, but this kumo understands format 1 at most/);
+  });
+});
+
+describe('kumo server on etcd (e2e)', () => {
+  it('reports an etcd outage on /readyz and recovers by itself when etcd returns', async (t) => {
+    const etcd = await startEtcd();
+    t.after(() => etcd.destroy());
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-e2e-'));
+    t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const data = path.join(tmp, 'data');
+    const kubeconfig = path.join(data, 'admin.kubeconfig');
+    const port = await freePort();
+    const server = startKumo(t, ['server', '--data-dir', data, '--listen', `127.0.0.1:${port}`, '--store', etcd.url]);
+    await waitReady(server, port);
+    assert.match(server.out(), new RegExp(`\\(store ${etcd.url.replace(/[.]/g, '\\.')}, data dir`));
+    assert.equal(fs.existsSync(path.join(data, 'kumo.db')), false, 'no SQLite file with an etcd store');
+
+    await etcd.stop();
+    const started = Date.now();
+    const down = await get(port, '/readyz?verbose');
+    assert.equal(down.status, 503);
+    assert.match(down.body, /\[-\]store failed: reason withheld\n/);
+    assert.ok(Date.now() - started < 4000, 'the health check has a deadline');
+    assert.equal((await get(port, '/livez')).status, 200, 'liveness does not depend on the store');
+    const k = kubectl(33, kubeconfig, path.join(tmp, 'cache'), 'get', '--raw', '/readyz');
+    assert.equal(k.status, 1);
+
+    await etcd.restart();
+    const deadline = Date.now() + 30_000;
+    while ((await get(port, '/readyz')).status !== 200) {
+      assert.ok(Date.now() < deadline, `not ready again after etcd returned:\n${server.err()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await within(server.exited, 10_000, 'SIGTERM'), { code: 0, signal: null });
   });
 });
