@@ -132,7 +132,7 @@ async function runMigrate(opts: { from: string; to: string; pageSize: number; tt
       [
         `copied ${r.keys} keys from ${from.name} (snapshot at revision ${r.sourceRevision}) to ${to.name} in ${(r.ms / 1000).toFixed(1)} s`,
         r.withTtl > 0 ? `${r.withTtl} ${r.withTtl === 1 ? 'key had a TTL and was' : 'keys had a TTL and were'} given a fresh TTL of ${opts.ttlSeconds} s` : 'no key had a TTL',
-        `target revisions ${r.targetRevisionBefore} → ${r.targetRevisionAfter}: every object has a new resourceVersion; clients must relist`,
+        `target revisions ${r.targetRevisionBefore} → ${r.targetRevisionAfter}, compacted at ${r.targetCompactedAt} (past the source's ${r.sourceRevision}): old resourceVersions read as Gone; clients relist`,
         '',
       ].join('\n'),
     );

@@ -71,9 +71,15 @@ describe('store migrate', () => {
     assert.deepEqual(copied, expected);
     assert.equal(copied.get('/registry/things/k00007'), 'v7-updated');
     assert.equal(copied.has('/registry/things/k00008'), false);
-    // The target's own revisions: one per copied key.
+    // Revisions only grow: the target was advanced past the source and compacted there, then one
+    // revision per copied key; every old resourceVersion now reads as compacted.
     assert.equal(r.targetRevisionBefore, 0);
-    assert.equal(r.targetRevisionAfter, 1234);
+    assert.ok(r.targetCompactedAt > sourceRev, `compacted at ${r.targetCompactedAt}, source was at ${sourceRev}`);
+    assert.equal(r.targetRevisionAfter, r.targetCompactedAt + 1234);
+    assert.equal(await to.compactRevision(), r.targetCompactedAt);
+    for (const kv of (await to.list('/')).kvs) assert.ok(kv.modRevision > sourceRev);
+    await assert.rejects(to.get('/registry/things/k00007', { revision: sourceRev }), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'Gone');
+    assert.equal((await to.count('/kumo/migrate/')).count, 0, 'the throwaway keys are gone');
     const ev = await to.get('/registry/events/e1');
     assert.notEqual(ev.kv?.lease, 0, 'a key with a TTL keeps one');
 
@@ -92,7 +98,7 @@ describe('store migrate', () => {
     const ok = run('--from', `sqlite:${path.join(dir, 'src.db')}`, '--to', `sqlite:${path.join(dir, 'dst.db')}`, '--page-size', '10');
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^copied 25 keys from sqlite:.*src\.db \(snapshot at revision 25\) to sqlite:.*dst\.db in /m);
-    assert.match(ok.stdout, /clients must relist/);
+    assert.match(ok.stdout, /compacted at \d+ \(past the source's 25\): old resourceVersions read as Gone/);
 
     const again = run('--from', `sqlite:${path.join(dir, 'src.db')}`, '--to', `sqlite:${path.join(dir, 'dst.db')}`);
     assert.equal(again.status, 1);

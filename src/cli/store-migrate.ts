@@ -1,9 +1,11 @@
 // `kumo store migrate`: copies every key of one store into another, empty one.
 //
 // What is copied: the latest value of every key under "/" as one snapshot of the source (a paginated
-// list at a single revision). What is not: history, revisions and leases. The target assigns its own
-// revisions (createRevision = modRevision = the revision of the copy), so every object's
-// resourceVersion changes and clients must relist; see docs/server.md ("Migrating the store").
+// list at a single revision). What is not: history and leases. The target assigns its own revisions,
+// but first its revision counter is advanced past the source's and compacted there, so revisions
+// (resourceVersions) only grow across the migration and every revision a client still holds from the
+// source reads as compacted on the target: a watch or list from it gets Gone (410) and the client
+// relists, never a silent wait or a wrong answer. See docs/server.md ("Migrating the store").
 import { KumoError } from '../lib/errors.js';
 import type { KeyValue, Store } from '../store/types.js';
 
@@ -24,6 +26,8 @@ export interface MigrateResult {
   /** The source snapshot revision that was copied. */
   sourceRevision: number;
   targetRevisionBefore: number;
+  /** The target revision compacted before copying (>= sourceRevision); all copied keys are newer. */
+  targetCompactedAt: number;
   targetRevisionAfter: number;
   ms: number;
 }
@@ -44,6 +48,7 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
   let withTtl = 0;
   let page = await from.list('/', { limit: pageSize });
   const sourceRevision = page.revision;
+  const targetCompactedAt = await advanceRevision(to, sourceRevision, concurrency);
   for (;;) {
     await forEachLimited(page.kvs, concurrency, async (kv: KeyValue) => {
       await to.create(kv.key, kv.value, kv.lease !== 0 ? { ttl } : {});
@@ -59,7 +64,35 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
   if (copied.count !== keys) {
     throw new KumoError('Internal', `after copying ${keys} keys the target store ${to.name} holds ${copied.count}; was it written to during the migration?`);
   }
-  return { keys, withTtl, sourceRevision, targetRevisionBefore, targetRevisionAfter: await to.currentRevision(), ms: Date.now() - started };
+  return { keys, withTtl, sourceRevision, targetRevisionBefore, targetCompactedAt, targetRevisionAfter: await to.currentRevision(), ms: Date.now() - started };
+}
+
+const BUMP_PREFIX = '/kumo/migrate/bump/';
+
+/**
+ * Writes throwaway keys until the target's revision is past `atLeast`, removes them, and compacts the
+ * target at its then-current revision. A store's revision only moves by writing, so this costs one
+ * write per revision of the gap (grouped by the backend: tens of thousands per second on SQLite,
+ * thousands on etcd). Returns the compacted revision.
+ */
+async function advanceRevision(to: Store, atLeast: number, concurrency: number): Promise<number> {
+  let rev = await to.currentRevision();
+  if (rev <= atLeast) {
+    const workers = Array.from({ length: Math.max(1, Math.min(concurrency, atLeast - rev + 1)) }, async (_, i) => {
+      const key = `${BUMP_PREFIX}${i}`;
+      let mod = (await to.create(key, Buffer.from('bump'))).revision;
+      rev = Math.max(rev, mod);
+      while (rev <= atLeast) {
+        mod = (await to.update(key, Buffer.from('bump'), mod)).revision;
+        rev = Math.max(rev, mod);
+      }
+      await to.delete(key, mod);
+    });
+    await Promise.all(workers);
+  }
+  const compactAt = await to.currentRevision();
+  await to.compact(compactAt);
+  return compactAt;
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first failure. */
