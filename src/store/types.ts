@@ -48,7 +48,11 @@ export interface ListResult {
   kvs: KeyValue[];
   /** Set when more keys match after the last one returned. */
   continue?: string;
-  /** Number of matching keys not returned in this page (only when `continue` is set). */
+  /**
+   * Number of matching keys after this page. Only with `continue`, and only when the backend can count
+   * it cheaply (SQLite: at the head revision; etcd: always); when present it is exact. Like Kubernetes'
+   * remainingItemCount, clients must not depend on it.
+   */
   remaining?: number;
 }
 

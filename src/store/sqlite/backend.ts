@@ -3,8 +3,10 @@
 // `kv` table, reads at older revisions and watch replay from the `log` table. Watch is an in-process hub:
 // a commit's events are published right after it becomes durable.
 import type Database from 'better-sqlite3';
+import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { KumoError, isKumoError } from '../../lib/errors.js';
+import { acquirePidLock, PidLockHeldError, type PidLock } from '../../lib/pidlock.js';
 import { WatchChannel } from '../channel.js';
 import {
   StoreConflict,
@@ -47,7 +49,7 @@ export interface SqliteOptions {
   chunkRows?: number;
   /** Max operations in one group commit. */
   maxBatch?: number;
-  /** How often expired TTL keys are deleted, ms. */
+  /** How often expired TTL keys are deleted, ms; 0 = never (a store opened only to be read, e.g. a migration source). */
   ttlSweepMs?: number;
   /** Events a watcher may have buffered before it is closed with Gone. */
   maxWatcherBacklog?: number;
@@ -90,6 +92,8 @@ interface LogRow {
 
 interface Watcher {
   prefix: string;
+  /** Events at or below this revision are not for this watcher (it may start after the head). */
+  after: number;
   channel: WatchChannel;
   /** While replaying history, live events wait here. */
   held: WatchEvent[] | null;
@@ -132,19 +136,29 @@ export class SqliteStore implements Store {
   private readonly readers: Database.Database[] = [];
   private readonly idleReaders: Database.Database[] = [];
   private readerWaiters: ((db: Database.Database) => void)[] = [];
-  private readonly ttlTimer: NodeJS.Timeout;
+  private readonly ttlTimer: NodeJS.Timeout | null;
   private compacting: Promise<void> = Promise.resolve();
   /** Group commits made (one fsync each); with `writes`, shows how well writes are batched. */
   private commits = 0;
   private writes = 0;
   private readonly stmts;
+  private readonly lock: PidLock;
 
   constructor(
     readonly file: string,
     opts: SqliteOptions = {},
   ) {
     this.name = `sqlite:${file}`;
-    const { db, meta } = openWriter(file);
+    // One process per file: the in-memory revision and watch hub assume they see every write.
+    this.lock = lockStoreFile(file);
+    let opened: ReturnType<typeof openWriter>;
+    try {
+      opened = openWriter(file);
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+    const { db, meta } = opened;
     this.db = db;
     this.rev = meta.rev;
     this.compactRev = meta.compactRev;
@@ -160,6 +174,7 @@ export class SqliteStore implements Store {
       deleteKv: p('DELETE FROM kv WHERE key = ?'),
       insertLog: p('INSERT INTO log(rev, key, type, create_rev, prev_rev, ttl, value) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setMeta: p('UPDATE meta SET value = ? WHERE name = ?'),
+      getRev: p(`SELECT value FROM meta WHERE name = 'rev'`),
       getAt: p('SELECT rev AS mod_rev, key, type, create_rev, ttl, value FROM log WHERE key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1'),
       headFirst: p('SELECT key, create_rev, mod_rev, ttl, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
       headNext: p('SELECT key, create_rev, mod_rev, ttl, value FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
@@ -174,8 +189,9 @@ export class SqliteStore implements Store {
       compactRows: p('SELECT rev, type, prev_rev FROM log WHERE rev > ? AND rev <= ? ORDER BY rev LIMIT ?'),
       deleteLog: p('DELETE FROM log WHERE rev = ?'),
     };
-    this.ttlTimer = setInterval(() => this.sweepExpired(), opts.ttlSweepMs ?? 1000);
-    this.ttlTimer.unref();
+    const sweepMs = opts.ttlSweepMs ?? 1000;
+    this.ttlTimer = sweepMs > 0 ? setInterval(() => this.sweepExpired(), sweepMs) : null;
+    this.ttlTimer?.unref();
   }
 
   // ---- reads -------------------------------------------------------------------------------------
@@ -250,7 +266,10 @@ export class SqliteStore implements Store {
           cursor = last.key;
           await yieldToLoop();
         }
-        return this.pageResult(prefix, at, out, limit, (last) => (reader.prepare(q.remaining).get({ lo: last, end, at }) as { n: number }).n);
+        // The remaining count is cheap at the head (an index range); at a past revision it is a scan
+        // of the rest of the range, so it is left out there (it is optional, as in Kubernetes).
+        const remaining = q === headQueries ? (last: string): number => (reader.prepare(q.remaining).get({ lo: last, end, at }) as { n: number }).n : undefined;
+        return this.pageResult(prefix, at, out, limit, remaining);
       } finally {
         reader.exec('COMMIT');
       }
@@ -261,11 +280,15 @@ export class SqliteStore implements Store {
     }
   }
 
-  private pageResult(prefix: string, at: number, kvs: KeyValue[], limit: number, remainingAfter: (lastKey: string) => number): ListResult {
+  private pageResult(prefix: string, at: number, kvs: KeyValue[], limit: number, remainingAfter?: (lastKey: string) => number): ListResult {
     if (limit > 0 && kvs.length > limit) {
       kvs.length = limit;
       const last = kvs[limit - 1];
-      if (last) return { revision: at, kvs, continue: encodeContinue(prefix, last.key, at), remaining: remainingAfter(last.key) };
+      if (last) {
+        const page: ListResult = { revision: at, kvs, continue: encodeContinue(prefix, last.key, at) };
+        if (remainingAfter) page.remaining = remainingAfter(last.key);
+        return page;
+      }
     }
     return { revision: at, kvs };
   }
@@ -370,6 +393,10 @@ export class SqliteStore implements Store {
     const events: WatchEvent[] = [];
     let rev = this.rev;
     const apply = (): void => {
+      const stored = (this.stmts.getRev.get() as { value: number } | undefined)?.value;
+      if (stored !== this.rev) {
+        throw new KumoError('Internal', `store: ${this.file} was written by another process (revision ${String(stored)}, expected ${this.rev}); restart this server`);
+      }
       for (const p of batch) {
         if (p.signal?.aborted) {
           results.push(abortError(p.signal, p.op.kind));
@@ -460,6 +487,7 @@ export class SqliteStore implements Store {
     let timer: NodeJS.Timeout | undefined;
     const w: Watcher = {
       prefix,
+      after: afterRevision,
       channel: new WatchChannel(this.maxBacklog, opts.signal, () => {
         this.watchers.delete(w);
         clearInterval(timer);
@@ -483,7 +511,7 @@ export class SqliteStore implements Store {
     timer = setInterval(() => {
       if (w.held === null && Date.now() - w.lastSent >= interval) {
         w.lastSent = Date.now();
-        w.channel.push({ kind: 'progress', revision: this.rev });
+        w.channel.push({ kind: 'progress', revision: Math.max(this.rev, w.after) });
       }
     }, Math.max(10, Math.min(interval, 1000)));
     timer.unref();
@@ -501,17 +529,22 @@ export class SqliteStore implements Store {
 
   private async replay(w: Watcher, after: number, head: number): Promise<void> {
     const end = prefixEnd(w.prefix);
+    // The log is scanned by revision across all prefixes, so each slice covers a bounded window of
+    // revisions as well as a bounded number of rows: a narrow prefix over a long history never scans
+    // more than `window` log rows in one synchronous slice.
+    const window = this.chunkRows * 4;
     let cursor = after;
     while (cursor < head && !w.channel.closed) {
       if (cursor < this.compactRev) throw gone(cursor + 1, this.compactRev);
-      const rows = this.stmts.replay.all(cursor, head, w.prefix, end, this.chunkRows) as LogRow[];
-      if (rows.length === 0) break;
-      const events = rows.map((r) => this.logEvent(r));
-      cursor = rows[rows.length - 1]?.rev ?? head;
-      w.lastSent = Date.now();
-      w.channel.push({ kind: 'events', events });
-      if (rows.length < this.chunkRows) break;
-      await yieldToLoop();
+      const upTo = Math.min(head, cursor + window);
+      const rows = this.stmts.replay.all(cursor, upTo, w.prefix, end, this.chunkRows) as LogRow[];
+      if (rows.length > 0) {
+        w.lastSent = Date.now();
+        w.channel.push({ kind: 'events', events: rows.map((r) => this.logEvent(r)) });
+      }
+      // A full slice may stop inside the window; otherwise the whole window is done.
+      cursor = rows.length === this.chunkRows ? (rows[rows.length - 1]?.rev ?? upTo) : upTo;
+      if (cursor < head) await yieldToLoop();
     }
   }
 
@@ -531,7 +564,7 @@ export class SqliteStore implements Store {
     for (const w of this.watchers) {
       let mine: WatchEvent[] | null = null;
       for (const e of events) {
-        if (e.kv.key.startsWith(w.prefix)) (mine ??= []).push(e);
+        if (e.kv.key.startsWith(w.prefix) && e.kv.modRevision > w.after) (mine ??= []).push(e);
       }
       if (mine === null) continue;
       if (w.held !== null) {
@@ -664,10 +697,10 @@ export class SqliteStore implements Store {
   private mapError(err: unknown, what: string): KumoError {
     if (isKumoError(err)) return err;
     const code = (err as { code?: unknown } | null)?.code;
-    const msg = err instanceof Error ? err.message : String(err);
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return new KumoError('Unavailable', `store: ${what}: database busy (${msg})`, {}, { cause: err });
-    if (code === 'SQLITE_FULL') return new KumoError('Unavailable', `store: ${what}: disk full (${msg})`, {}, { cause: err });
-    return new KumoError('Internal', `store: ${what} failed: ${msg}`, {}, { cause: err });
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return new KumoError('Unavailable', `store: ${what}: database busy`, {}, { cause: err });
+    if (code === 'SQLITE_FULL') return new KumoError('Unavailable', `store: ${what}: disk full`, {}, { cause: err });
+    // The driver's own text stays in `cause` (for the log), not in a message a client may see.
+    return new KumoError('Internal', `store: ${what} failed (internal database error${typeof code === 'string' ? ` ${code}` : ''})`, {}, { cause: err });
   }
 
   async close(): Promise<void> {
@@ -676,12 +709,30 @@ export class SqliteStore implements Store {
     while (this.queue.length > 0) this.flush();
     await this.compacting;
     this.closed = true;
-    clearInterval(this.ttlTimer);
+    if (this.ttlTimer) clearInterval(this.ttlTimer);
     for (const w of [...this.watchers]) w.channel.fail(this.closedError());
     for (const r of this.idleReaders) r.close();
     this.idleReaders.length = 0;
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.db.close();
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+}
+
+function lockStoreFile(file: string): PidLock {
+  try {
+    return acquirePidLock(`${file}.lock`);
+  } catch (err) {
+    if (err instanceof PidLockHeldError) {
+      throw new KumoError('Unavailable', `sqlite store ${file} is in use by pid ${err.pid} (lock file ${file}.lock); one process may open it at a time`);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new KumoError('Invalid', `sqlite store ${file}: directory ${path.dirname(file)} does not exist`);
+    }
+    throw err;
   }
 }
 

@@ -6,6 +6,7 @@
 //                      revisions and watch replay come from here. prev_rev links a row to the one it
 //                      superseded, so compaction removes exactly the rows nobody can read any more.
 import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { KumoError } from '../../lib/errors.js';
 
@@ -48,48 +49,59 @@ function corrupt(file: string, err: unknown): KumoError {
 
 /** Opens the writer connection: WAL, synchronous=FULL, schema created or checked. Never resets data. */
 export function openWriter(file: string, opts: { readonly?: boolean } = {}): { db: Database.Database; meta: Meta } {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new KumoError('Invalid', `sqlite store ${file}: directory ${dir} does not exist`);
+  }
   const isNew = !fs.existsSync(file) || fs.statSync(file).size === 0;
   if (opts.readonly && isNew) throw new KumoError('NotFound', `sqlite store ${file} does not exist`);
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') {
+      throw new KumoError('Unavailable', `sqlite store ${file} cannot be opened (${err instanceof Error ? err.message : String(err)}); check the path and its permissions`, {}, { cause: err });
+    }
     throw corrupt(file, err);
   }
   try {
     db.pragma('busy_timeout = 5000');
-    if (!opts.readonly) {
-      db.pragma('journal_mode = WAL');
-      // Every acknowledged commit is fsynced (the WAL is synced on each commit in FULL mode).
-      db.pragma('synchronous = FULL');
-      // Keep the WAL file from staying large after a burst; checkpoints happen on commit.
-      db.pragma('journal_size_limit = 67108864');
-    }
     if (!isNew) {
       const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(`quick_check: ${String(check)}`);
     }
-    const tables = new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type='table'`).all() as { name: string }[]).map((r) => r.name));
-    if (!isNew && !tables.has('meta')) {
+    const listTables = (): Set<string> => new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type='table'`).all() as { name: string }[]).map((r) => r.name));
+    let tables = listTables();
+    if (tables.size === 0) {
+      // A brand-new (or empty) file: create the layout and stamp it.
+      if (opts.readonly) throw new Error('the file has no tables');
+      db.exec(DDL);
+      db.prepare(`INSERT INTO meta(name, value) VALUES ('format', ?), ('rev', 0), ('compact_rev', 0)`).run(FORMAT_VERSION);
+      tables = listTables();
+    } else if (!tables.has('meta')) {
       throw new Error('the file holds no Kumo metadata table');
     }
-    if (isNew || !tables.has('kv')) {
-      if (opts.readonly) throw new Error('missing tables');
-      db.exec(DDL);
-      db.prepare(`INSERT OR IGNORE INTO meta(name, value) VALUES ('format', ?), ('rev', 0), ('compact_rev', 0)`).run(FORMAT_VERSION);
-    }
+    // The format stamp first: a newer file is never touched.
     const rows = db.prepare('SELECT name, value FROM meta').all() as { name: string; value: number }[];
     const m = new Map(rows.map((r) => [r.name, r.value]));
     const format = m.get('format');
-    if (format === undefined || m.get('rev') === undefined || m.get('compact_rev') === undefined) {
-      throw new Error('metadata rows are missing');
-    }
+    if (format === undefined) throw new Error('the format stamp is missing');
     if (format > FORMAT_VERSION) {
       db.close();
       throw new KumoError(
         'Internal',
         `sqlite store ${file} has format version ${format}, newer than this Kumo supports (${FORMAT_VERSION}); upgrade Kumo or restore a backup`,
       );
+    }
+    if (m.get('rev') === undefined || m.get('compact_rev') === undefined) throw new Error('metadata rows are missing');
+    for (const t of ['kv', 'log']) if (!tables.has(t)) throw new Error(`table ${t} is missing`);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      // Every acknowledged commit is fsynced (the WAL is synced on each commit in FULL mode).
+      db.pragma('synchronous = FULL');
+      // Keep the WAL file from staying large after a burst; checkpoints happen on commit.
+      db.pragma('journal_size_limit = 67108864');
     }
     return { db, meta: { rev: m.get('rev') ?? 0, compactRev: m.get('compact_rev') ?? 0 } };
   } catch (err) {

@@ -47,6 +47,55 @@ describe('sqlite backend specifics', () => {
     await assert.rejects(openStore(`sqlite:${file}`), /format version 99, newer than this Kumo supports \(1\)/);
   });
 
+  it('refuses a file whose tables are damaged instead of recreating them', async () => {
+    const file = freshFile();
+    const s = new SqliteStore(file);
+    await s.create('/k', Buffer.from('v'));
+    await s.close();
+    const db = new Database(file);
+    db.exec('DROP TABLE kv');
+    db.close();
+    await assert.rejects(openStore(`sqlite:${file}`), /table kv is missing/);
+  });
+
+  it('names a missing directory instead of calling the file corrupt', async () => {
+    await assert.rejects(openStore(`sqlite:${path.join(root, 'no-such-dir', 'x.db')}`), /directory .*no-such-dir does not exist/);
+  });
+
+  it('is opened by one process (and one store) at a time', async () => {
+    const file = freshFile();
+    const s = new SqliteStore(file);
+    try {
+      await assert.rejects(openStore(`sqlite:${file}`), new RegExp(`is in use by pid ${process.pid}`));
+    } finally {
+      await s.close();
+    }
+    const again = new SqliteStore(file);
+    await again.close();
+  });
+
+  it('a watch after a future revision gets only events after it', async () => {
+    const s = new SqliteStore(freshFile());
+    const ac = new AbortController();
+    try {
+      await s.create('/fw/a', Buffer.from('1'));
+      const head = await s.currentRevision();
+      const revs: number[] = [];
+      const consumer = (async () => {
+        for await (const m of s.watch('/fw/', head + 3, { signal: ac.signal })) {
+          if (m.kind === 'events') revs.push(...m.events.map((e) => e.kv.modRevision));
+          if (revs.length >= 2) break;
+        }
+      })();
+      for (let i = 0; i < 5; i++) await s.create(`/fw/k${i}`, Buffer.from(String(i)));
+      await consumer;
+      assert.deepEqual(revs, [head + 4, head + 5]);
+    } finally {
+      ac.abort();
+      await s.close();
+    }
+  });
+
   it('keeps revisions and data across reopen', async () => {
     const file = freshFile();
     const s = new SqliteStore(file);
