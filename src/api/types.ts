@@ -99,6 +99,13 @@ export interface ResourceType {
   subresources: { status?: true; scale?: ScaleSubresource };
   /** Printer columns beyond NAME (and AGE, which is always added last unless present). */
   printerColumns: PrinterColumn[];
+  /**
+   * Cells for `printerColumns`, for built-in kinds whose columns are computed (a ConfigMap's DATA
+   * count). Absent: cells are read from each column's jsonPath.
+   */
+  printRow?: (obj: KObject) => unknown[];
+  /** Rule for metadata.name: DNS-1123 subdomain (default), DNS-1123 label, or any path segment (RBAC). */
+  nameFormat?: 'dns-subdomain' | 'dns-label' | 'path-segment';
   /** Field selectors beyond metadata.name / metadata.namespace, as dotted paths (`spec.cluster`). */
   selectableFields: string[];
   /** Verbs served (discovery): default get,list,watch,create,update,patch,delete,deletecollection. */

@@ -1,6 +1,6 @@
 // A small builder for the structural schemas of built-in kinds, so a kind reads like its Go type.
 // Everything here returns plain JSONSchemaProps; nothing is hidden from the validator or OpenAPI.
-import { DEFAULT_VERBS, type JSONSchemaProps, type PrinterColumn, type ResourceType, type ScaleSubresource, type Strategy } from '../types.js';
+import { DEFAULT_VERBS, type JSONSchemaProps, type KObject, type PrinterColumn, type ResourceType, type ScaleSubresource, type Strategy } from '../types.js';
 
 type Extra = Omit<JSONSchemaProps, 'type' | 'properties' | 'items' | 'additionalProperties'>;
 
@@ -108,6 +108,8 @@ export interface KindDefinition {
   selectableFields?: string[];
   verbs?: string[];
   strategy?: Strategy;
+  printRow?: (obj: KObject) => unknown[];
+  nameFormat?: ResourceType['nameFormat'];
 }
 
 /** A built-in kind: the whole-object schema gets apiVersion, kind and metadata added. */
@@ -142,5 +144,7 @@ export function defineKind(d: KindDefinition, objectMeta: JSONSchemaProps): Reso
   if (d.status) rt.subresources.status = true;
   if (d.scale) rt.subresources.scale = d.scale;
   if (d.strategy) rt.strategy = d.strategy;
+  if (d.printRow) rt.printRow = d.printRow;
+  if (d.nameFormat) rt.nameFormat = d.nameFormat;
   return rt;
 }
