@@ -10,6 +10,8 @@ export const ErrorCodes = {
   Forbidden: { reason: 'Forbidden', httpCode: 403 },
   Unauthorized: { reason: 'Unauthorized', httpCode: 401 },
   MethodNotAllowed: { reason: 'MethodNotAllowed', httpCode: 405 },
+  NotAcceptable: { reason: 'NotAcceptable', httpCode: 406 },
+  UnsupportedMediaType: { reason: 'UnsupportedMediaType', httpCode: 415 },
   Gone: { reason: 'Expired', httpCode: 410 },
   RequestEntityTooLarge: { reason: 'RequestEntityTooLarge', httpCode: 413 },
   TooManyRequests: { reason: 'TooManyRequests', httpCode: 429 },
@@ -28,13 +30,24 @@ export interface ErrorCause {
   message: string;
 }
 
+/** Status `details`: which object the error is about, and why (kube's StatusDetails). */
+export interface ErrorDetails {
+  name?: string;
+  group?: string;
+  /** The resource (plural) for NotFound/AlreadyExists/Conflict, the Kind for Invalid — as kube does. */
+  kind?: string;
+  uid?: string;
+  causes?: ErrorCause[];
+  retryAfterSeconds?: number;
+}
+
 /** An error with a code from the closed set. Throw it; the edge turns it into a `Status`. */
 export class KumoError extends Error {
   override readonly name = 'KumoError';
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { causes?: ErrorCause[]; retryAfterSeconds?: number } = {},
+    readonly details: ErrorDetails = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -54,7 +67,7 @@ export interface StatusBody {
   message: string;
   reason: string;
   code: number;
-  details?: { causes?: { field?: string; reason?: string; message: string }[]; retryAfterSeconds?: number };
+  details?: ErrorDetails;
 }
 
 export function statusFor(err: unknown): StatusBody {
@@ -69,10 +82,17 @@ export function statusFor(err: unknown): StatusBody {
     reason,
     code: httpCode,
   };
-  if (e.details.causes !== undefined || e.details.retryAfterSeconds !== undefined) {
-    body.details = {};
-    if (e.details.causes !== undefined) body.details.causes = e.details.causes;
-    if (e.details.retryAfterSeconds !== undefined) body.details.retryAfterSeconds = e.details.retryAfterSeconds;
+  const d = e.details;
+  if (Object.values(d).some((v) => v !== undefined)) {
+    // Field order as kube-apiserver writes it.
+    const details: ErrorDetails = {};
+    if (d.name !== undefined) details.name = d.name;
+    if (d.group !== undefined) details.group = d.group;
+    if (d.kind !== undefined) details.kind = d.kind;
+    if (d.uid !== undefined) details.uid = d.uid;
+    if (d.causes !== undefined) details.causes = d.causes;
+    if (d.retryAfterSeconds !== undefined) details.retryAfterSeconds = d.retryAfterSeconds;
+    body.details = details;
   }
   return body;
 }
