@@ -1,0 +1,564 @@
+// The generic REST storage of one resource type over the Store: Kubernetes object semantics
+// (uid, resourceVersion, generation, status subresource, finalizers and deletionTimestamp, dry-run,
+// preconditions, snapshot pagination with selectors, watch with initial events and bookmarks).
+// One instance per ResourceType serves every logical cluster; the request context names which.
+import crypto from 'node:crypto';
+import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
+import type { KObject, ResourceType } from '../api/types.js';
+import { encodeContinue } from '../store/common.js';
+import type { KeyValue, Store, WatchMessage } from '../store/types.js';
+import { alreadyExists, badRequest, conflict, deepCopy, forbidden, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
+
+/** Where a request acts: the logical cluster and, for namespaced kinds, the namespace. */
+export interface Scope {
+  cluster: string;
+  namespace?: string;
+}
+
+export interface WriteContext extends Scope {
+  dryRun?: boolean;
+  /** What to do with fields the schema does not know: error, warn, or drop silently. */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /** Warnings for the client (`Warning: 299` headers). */
+  warnings?: string[];
+  signal?: AbortSignal;
+}
+
+/** The schema operations the engine needs (implemented by the api layer's schema machinery). */
+export interface SchemaOps {
+  /** Removes unknown fields in place and returns their paths (`spec.foo`); applies defaults. */
+  normalize(rt: ResourceType, obj: KObject): string[];
+  /** Schema and semantic validation; causes name fields. */
+  validate(rt: ResourceType, obj: KObject, old: KObject | undefined): ErrorCause[];
+}
+
+/** How a resource's objects map to store keys (one function builds them: STYLE 11). */
+export interface KeyScheme {
+  key(cluster: string, namespace: string | undefined, name: string): string;
+  /** Prefix of a list: the whole logical cluster, or one namespace of it. Ends with '/'. */
+  prefix(cluster: string, namespace: string | undefined): string;
+}
+
+export interface ListOptions {
+  labelMatch?: (labels: Record<string, string> | undefined) => boolean;
+  fieldMatch?: (obj: KObject) => boolean;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+  signal?: AbortSignal;
+}
+
+export interface ListResult {
+  items: KObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  dryRun?: boolean;
+}
+
+export interface WatchOptions extends Scope {
+  labelMatch?: ListOptions['labelMatch'];
+  fieldMatch?: ListOptions['fieldMatch'];
+  /** '' or undefined: initial state then changes; '0': the same; 'N': changes after N. */
+  resourceVersion?: string;
+  sendInitialEvents?: boolean;
+  allowBookmarks?: boolean;
+  signal: AbortSignal;
+  /** Bookmark cadence (ms). */
+  bookmarkIntervalMs?: number;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+export interface ApiWatchEvent {
+  type: WatchEventType;
+  object: KObject;
+  /** The stored bytes of `object` when it is exactly them (lets the caller serialize once per event). */
+  raw?: KeyValue;
+}
+
+/** Finalizers the garbage collector owns (ownerReference propagation). */
+export const FINALIZER_FOREGROUND = 'foregroundDeletion';
+export const FINALIZER_ORPHAN = 'orphan';
+
+const MAX_CONFLICT_RETRIES = 10;
+
+export class ResourceStorage {
+  constructor(
+    readonly rt: ResourceType,
+    private readonly store: Store,
+    private readonly keys: KeyScheme,
+    private readonly schema: SchemaOps,
+    private readonly hooks: {
+      /** Rejects writes into a missing or terminating namespace. */
+      checkNamespace?: (scope: Scope, verb: 'create' | 'update') => Promise<void>;
+      now?: () => Date;
+    } = {},
+  ) {}
+
+  private now(): Date {
+    return this.hooks.now ? this.hooks.now() : new Date();
+  }
+
+  private key(scope: Scope, name: string): string {
+    return this.keys.key(scope.cluster, this.rt.namespaced ? scope.namespace : undefined, name);
+  }
+
+  /** Decodes a stored value and stamps its resourceVersion from the store. */
+  decode(kv: KeyValue): KObject {
+    const obj = JSON.parse(kv.value.toString('utf8')) as KObject;
+    meta(obj).resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  private encode(obj: KObject): Buffer {
+    const m = meta(obj);
+    const rv = m.resourceVersion;
+    // resourceVersion is the store's revision, never stored inside the value.
+    delete m.resourceVersion;
+    const buf = Buffer.from(JSON.stringify(obj));
+    if (rv !== undefined) m.resourceVersion = rv;
+    return buf;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
+  async get(scope: Scope, name: string, signal?: AbortSignal): Promise<KObject> {
+    const { kv } = await this.store.get(this.key(scope, name), signal ? { signal } : {});
+    if (!kv) throw notFound(this.rt, name);
+    return this.decode(kv);
+  }
+
+  async list(scope: Scope, opts: ListOptions = {}): Promise<ListResult> {
+    const prefix = this.keys.prefix(scope.cluster, this.rt.namespaced ? scope.namespace : undefined);
+    const limit = opts.limit ?? 0;
+    let revision: number | undefined;
+    if (opts.continue) {
+      if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
+        throw badRequest('specifying resource version is not allowed when using continue');
+      }
+    } else if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
+      const rv = parseResourceVersion(opts.resourceVersion);
+      if (opts.resourceVersionMatch === 'Exact') revision = rv;
+      else {
+        const current = await this.store.currentRevision();
+        if (rv > current) throw tooLargeResourceVersion(rv, current);
+      }
+    } else if (opts.resourceVersionMatch === 'Exact') {
+      throw badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0" or ""');
+    }
+    const filter = (obj: KObject): boolean => (opts.labelMatch ? opts.labelMatch(meta(obj).labels) : true) && (opts.fieldMatch ? opts.fieldMatch(obj) : true);
+    const filtered = opts.labelMatch !== undefined || opts.fieldMatch !== undefined;
+    const items: KObject[] = [];
+    let token = opts.continue;
+    let snapshot: number | undefined = revision;
+    const storeOpts = (pageLimit: number): { limit: number; continue?: string; revision?: number; signal?: AbortSignal } => {
+      const o: { limit: number; continue?: string; revision?: number; signal?: AbortSignal } = { limit: pageLimit };
+      if (token) o.continue = token;
+      else if (snapshot !== undefined) o.revision = snapshot;
+      if (opts.signal) o.signal = opts.signal;
+      return o;
+    };
+    try {
+      if (limit === 0) {
+        const page = await this.store.list(prefix, storeOpts(0));
+        for (const kv of page.kvs) {
+          const obj = this.decode(kv);
+          if (filter(obj)) items.push(obj);
+        }
+        return { items, resourceVersion: String(page.revision) };
+      }
+      // Fetch until `limit` items match or the range is exhausted; the continue token points after the
+      // last key examined, at the first page's snapshot revision.
+      for (;;) {
+        const want = limit - items.length;
+        const page = await this.store.list(prefix, storeOpts(filtered ? Math.max(want, 100) : want));
+        snapshot = page.revision;
+        let lastKey: string | undefined;
+        for (const kv of page.kvs) {
+          lastKey = kv.key;
+          const obj = this.decode(kv);
+          if (filter(obj)) items.push(obj);
+          if (items.length === limit) break;
+        }
+        const moreInPage = lastKey !== undefined && lastKey !== page.kvs[page.kvs.length - 1]?.key;
+        if (items.length === limit && (moreInPage || page.continue !== undefined)) {
+          const next = encodeContinue(prefix, lastKey ?? '', page.revision);
+          const result: ListResult = { items, resourceVersion: String(page.revision), continue: next };
+          if (!filtered && !moreInPage && page.remaining !== undefined) result.remainingItemCount = page.remaining;
+          return result;
+        }
+        if (page.continue === undefined) return { items, resourceVersion: String(page.revision) };
+        token = page.continue;
+      }
+    } catch (err) {
+      if (isKumoError(err, 'Gone')) {
+        throw new KumoError(
+          'Gone',
+          opts.continue
+            ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+            : `The resourceVersion for the provided list is too old.`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------
+
+  async create(ctx: WriteContext, body: KObject): Promise<KObject> {
+    const obj = deepCopy(body);
+    this.checkTypeMeta(obj);
+    const m = meta(obj);
+    this.checkNamespaceField(ctx, m);
+    if ((m.name === undefined || m.name === '') && typeof m.generateName === 'string' && m.generateName !== '') {
+      m.name = generateName(m.generateName);
+    }
+    const name = typeof m.name === 'string' ? m.name : '';
+    if (name === '') {
+      throw invalid(this.rt, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' }]);
+    }
+    this.handleUnknownFields(ctx, obj, name);
+    // System fields are the server's.
+    m.uid = crypto.randomUUID();
+    m.creationTimestamp = rfc3339(this.now());
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    if (this.managesGeneration()) m.generation = 1;
+    else delete m.generation;
+    // Create cannot set status when status is a subresource.
+    if (this.rt.subresources.status) delete obj.status;
+    this.rt.strategy?.prepareForCreate?.(obj);
+    this.validateOrThrow(obj, undefined, name);
+    await this.hooks.checkNamespace?.(ctx, 'create');
+    if (ctx.dryRun) {
+      const existing = await this.store.get(this.key(ctx, name));
+      if (existing.kv) throw alreadyExists(this.rt, name);
+      return obj;
+    }
+    try {
+      const r = await this.store.create(this.key(ctx, name), this.encode(obj), ctx.signal ? { signal: ctx.signal } : {});
+      m.resourceVersion = String(r.revision);
+      return obj;
+    } catch (err) {
+      if (isKumoError(err, 'AlreadyExists')) throw alreadyExists(this.rt, name);
+      throw err;
+    }
+  }
+
+  /**
+   * PUT: replaces the object (or only its status with `subresource: 'status'`). A resourceVersion in the
+   * body is a precondition; without one the update is unconditional for built-in kinds and Invalid
+   * for custom resources, as in Kubernetes.
+   */
+  async update(ctx: WriteContext, name: string, body: KObject, opts: { subresource?: 'status' } = {}): Promise<KObject> {
+    const input = deepCopy(body);
+    this.checkTypeMeta(input);
+    const im = meta(input);
+    this.checkNamespaceField(ctx, im);
+    if (im.name !== undefined && im.name !== name) {
+      throw badRequest(`the name of the object (${String(im.name)}) does not match the name on the URL (${name})`);
+    }
+    im.name = name;
+    const precondition = im.resourceVersion;
+    if ((precondition === undefined || precondition === '') && this.rt.source === 'crd') {
+      throw invalid(this.rt, name, [{ field: 'metadata.resourceVersion', reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    }
+    this.handleUnknownFields(ctx, input, name);
+    return this.guaranteedUpdate(ctx, name, (old) => {
+      if (precondition !== undefined && precondition !== '' && precondition !== meta(old).resourceVersion) throw conflict(this.rt, name);
+      const next = opts.subresource === 'status' ? this.statusUpdate(old, input) : this.mainUpdate(old, input);
+      return next;
+    });
+  }
+
+  /** The read-modify-write loop every write to an existing object goes through (patch, status, GC). */
+  async guaranteedUpdate(ctx: WriteContext, name: string, mutate: (old: KObject) => KObject | null): Promise<KObject> {
+    const key = this.key(ctx, name);
+    for (let attempt = 0; ; attempt++) {
+      const { kv } = await this.store.get(key);
+      if (!kv) throw notFound(this.rt, name);
+      const old = this.decode(kv);
+      const next = mutate(deepCopy(old));
+      if (next === null || jsonEqual(next, old)) return old; // no-op: no new revision (kube does the same)
+      const nm = meta(next);
+      this.validateOrThrow(next, old, name);
+      await this.hooks.checkNamespace?.(ctx, 'update');
+      // An object being deleted whose last finalizer was just removed goes away now.
+      const deleting = typeof nm.deletionTimestamp === 'string' && (nm.finalizers ?? []).length === 0;
+      if (ctx.dryRun) return next;
+      try {
+        if (deleting) {
+          await this.store.delete(key, kv.modRevision);
+          return next;
+        }
+        const r = await this.store.update(key, this.encode(next), kv.modRevision, ctx.signal ? { signal: ctx.signal } : {});
+        nm.resourceVersion = String(r.revision);
+        return next;
+      } catch (err) {
+        if ((isKumoError(err, 'Conflict') || isKumoError(err, 'NotFound')) && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (isKumoError(err, 'Conflict')) throw conflict(this.rt, name);
+        if (isKumoError(err, 'NotFound')) throw notFound(this.rt, name);
+        throw err;
+      }
+    }
+  }
+
+  private mainUpdate(old: KObject, input: KObject): KObject {
+    const om = meta(old);
+    const next = input;
+    const nm = meta(next);
+    // Immutable and system-owned metadata.
+    nm.uid = om.uid;
+    nm.creationTimestamp = om.creationTimestamp;
+    nm.resourceVersion = om.resourceVersion;
+    if (om.deletionTimestamp !== undefined) {
+      nm.deletionTimestamp = om.deletionTimestamp;
+      if (om.deletionGracePeriodSeconds !== undefined) nm.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
+    } else {
+      delete nm.deletionTimestamp;
+      delete nm.deletionGracePeriodSeconds;
+    }
+    if (this.rt.subresources.status) {
+      if (old.status !== undefined) next.status = old.status;
+      else delete next.status;
+    }
+    if (this.managesGeneration()) {
+      const gen = typeof om.generation === 'number' ? om.generation : 1;
+      nm.generation = this.specChanged(old, next) ? gen + 1 : gen;
+    } else {
+      delete nm.generation;
+    }
+    this.rt.strategy?.prepareForUpdate?.(next, old);
+    return next;
+  }
+
+  private statusUpdate(old: KObject, input: KObject): KObject {
+    const next = deepCopy(old);
+    if (input.status === undefined) delete next.status;
+    else next.status = input.status;
+    return next;
+  }
+
+  /** Generation moves when anything but metadata and status changes. */
+  private specChanged(old: KObject, next: KObject): boolean {
+    const fields = this.rt.strategy?.generationFields;
+    const keys = new Set([...Object.keys(old), ...Object.keys(next)].filter((k) => k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind'));
+    for (const k of fields ?? keys) if (!jsonEqual(old[k], next[k])) return true;
+    return false;
+  }
+
+  private managesGeneration(): boolean {
+    return this.rt.subresources.status === true || this.rt.source === 'crd';
+  }
+
+  /**
+   * DELETE. With finalizers (or a Foreground/Orphan policy, which add the garbage collector's
+   * finalizer) the object only gets a deletionTimestamp and stays until its finalizers are removed.
+   */
+  async delete(ctx: WriteContext, name: string, opts: DeleteOptions = {}): Promise<{ object: KObject; deleted: boolean }> {
+    const key = this.key(ctx, name);
+    for (let attempt = 0; ; attempt++) {
+      const { kv } = await this.store.get(key);
+      if (!kv) throw notFound(this.rt, name);
+      const cur = this.decode(kv);
+      const m = meta(cur);
+      const pre = opts.preconditions;
+      if (pre?.uid !== undefined && pre.uid !== m.uid) {
+        throw conflict(this.rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(m.uid)}`);
+      }
+      if (pre?.resourceVersion !== undefined && pre.resourceVersion !== m.resourceVersion) {
+        throw conflict(this.rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(m.resourceVersion)}`);
+      }
+      const finalizers = [...(m.finalizers ?? [])];
+      const policy = opts.propagationPolicy;
+      if (m.deletionTimestamp === undefined) {
+        if (policy === 'Foreground' && !finalizers.includes(FINALIZER_FOREGROUND)) finalizers.push(FINALIZER_FOREGROUND);
+        if (policy === 'Orphan' && !finalizers.includes(FINALIZER_ORPHAN)) finalizers.push(FINALIZER_ORPHAN);
+      }
+      try {
+        if (finalizers.length > 0) {
+          if (m.deletionTimestamp !== undefined && jsonEqual(finalizers, m.finalizers ?? [])) return { object: cur, deleted: false };
+          const next = deepCopy(cur);
+          const nm = meta(next);
+          nm.finalizers = finalizers;
+          if (nm.deletionTimestamp === undefined) {
+            nm.deletionTimestamp = rfc3339(this.now());
+            nm.deletionGracePeriodSeconds = 0;
+          }
+          if (ctx.dryRun || opts.dryRun) return { object: next, deleted: false };
+          const r = await this.store.update(key, this.encode(next), kv.modRevision);
+          nm.resourceVersion = String(r.revision);
+          return { object: next, deleted: false };
+        }
+        if (ctx.dryRun || opts.dryRun) return { object: cur, deleted: true };
+        await this.store.delete(key, kv.modRevision);
+        return { object: cur, deleted: true };
+      } catch (err) {
+        if ((isKumoError(err, 'Conflict') || isKumoError(err, 'NotFound')) && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (isKumoError(err, 'NotFound')) throw notFound(this.rt, name);
+        if (isKumoError(err, 'Conflict')) throw conflict(this.rt, name);
+        throw err;
+      }
+    }
+  }
+
+  // ---- watch --------------------------------------------------------------------------------------
+
+  /** Kubernetes watch semantics over the store's watch; errors end the stream as an ERROR event. */
+  async *watch(opts: WatchOptions): AsyncGenerator<ApiWatchEvent> {
+    const prefix = this.keys.prefix(opts.cluster, this.rt.namespaced ? opts.namespace : undefined);
+    const match = (obj: KObject): boolean => (opts.labelMatch ? opts.labelMatch(meta(obj).labels) : true) && (opts.fieldMatch ? opts.fieldMatch(obj) : true);
+    const rvText = opts.resourceVersion ?? '';
+    let after: number;
+    let initial = rvText === '' || rvText === '0' || opts.sendInitialEvents === true;
+    if (rvText === '' || rvText === '0') {
+      after = 0;
+    } else {
+      after = parseResourceVersion(rvText);
+    }
+    try {
+      if (initial) {
+        // Initial state: synthetic ADDED events for what exists at one revision, then changes after it.
+        const snapshot = await this.list(opts, { ...(opts.labelMatch ? { labelMatch: opts.labelMatch } : {}), ...(opts.fieldMatch ? { fieldMatch: opts.fieldMatch } : {}), signal: opts.signal });
+        for (const obj of snapshot.items) yield { type: 'ADDED', object: obj };
+        after = Number(snapshot.resourceVersion);
+        if (opts.sendInitialEvents && opts.allowBookmarks) {
+          yield { type: 'BOOKMARK', object: this.bookmark(after, true) };
+        }
+        initial = false;
+      }
+      const messages = this.store.watch(prefix, after, { signal: opts.signal, progressIntervalMs: opts.bookmarkIntervalMs ?? 10_000 });
+      for await (const msg of messages) {
+        if (msg.kind === 'progress') {
+          if (opts.allowBookmarks) yield { type: 'BOOKMARK', object: this.bookmark(msg.revision, false) };
+          continue;
+        }
+        for (const e of msg.events) {
+          const ev = this.toApiEvent(e.type, e.kv, e.prev, match);
+          if (ev) yield ev;
+        }
+      }
+    } catch (err) {
+      if (opts.signal.aborted) return;
+      yield { type: 'ERROR', object: watchErrorStatus(err, after) };
+    }
+  }
+
+  private toApiEvent(type: 'create' | 'update' | 'delete', kv: KeyValue, prev: KeyValue | undefined, match: (o: KObject) => boolean): ApiWatchEvent | null {
+    if (type === 'delete') {
+      if (!prev) return null;
+      const obj = this.decode(prev);
+      // A deleted object is reported at the revision of its deletion.
+      meta(obj).resourceVersion = String(kv.modRevision);
+      return match(obj) ? { type: 'DELETED', object: obj } : null;
+    }
+    const obj = this.decode(kv);
+    const now = match(obj);
+    if (type === 'create') return now ? { type: 'ADDED', object: obj, raw: kv } : null;
+    const before = prev ? match(this.decode(prev)) : false;
+    if (now && before) return { type: 'MODIFIED', object: obj, raw: kv };
+    if (now) return { type: 'ADDED', object: obj, raw: kv };
+    if (before) return { type: 'DELETED', object: obj, raw: kv };
+    return null;
+  }
+
+  private bookmark(revision: number, initialEventsEnd: boolean): KObject {
+    const md: Record<string, unknown> = { resourceVersion: String(revision) };
+    if (initialEventsEnd) md.annotations = { 'k8s.io/initial-events-end': 'true' };
+    return { apiVersion: this.rt.group === '' ? this.rt.version : `${this.rt.group}/${this.rt.version}`, kind: this.rt.kind, metadata: md };
+  }
+
+  // ---- checks -------------------------------------------------------------------------------------
+
+  private checkTypeMeta(obj: KObject): void {
+    const gv = this.rt.group === '' ? this.rt.version : `${this.rt.group}/${this.rt.version}`;
+    if (obj.kind !== undefined && obj.kind !== this.rt.kind) {
+      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${gv})`);
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== gv) {
+      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${gv})`);
+    }
+    obj.apiVersion = gv;
+    obj.kind = this.rt.kind;
+    if (obj.metadata !== undefined && !isObject(obj.metadata)) {
+      throw badRequest('metadata must be an object');
+    }
+  }
+
+  private checkNamespaceField(ctx: Scope, m: Meta): void {
+    if (!this.rt.namespaced) {
+      delete m.namespace;
+      return;
+    }
+    if (m.namespace !== undefined && m.namespace !== '' && m.namespace !== ctx.namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    if (ctx.namespace === undefined || ctx.namespace === '') throw badRequest('a namespace is required for namespaced resources');
+    m.namespace = ctx.namespace;
+  }
+
+  private handleUnknownFields(ctx: WriteContext, obj: KObject, name: string): void {
+    const unknown = this.schema.normalize(this.rt, obj);
+    if (unknown.length === 0) return;
+    const mode = ctx.fieldValidation ?? 'Warn';
+    if (mode === 'Strict') {
+      throw new KumoError('BadRequest', `${this.rt.kind} in version "${this.rt.version}" cannot be handled as a ${this.rt.kind}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`, {
+        name,
+        group: this.rt.group,
+        kind: this.rt.kind,
+      });
+    }
+    if (mode === 'Warn') for (const f of unknown) ctx.warnings?.push(`unknown field "${f}"`);
+  }
+
+  private validateOrThrow(obj: KObject, old: KObject | undefined, name: string): void {
+    const causes = this.schema.validate(this.rt, obj, old);
+    if (causes.length > 0) throw invalid(this.rt, name, causes);
+  }
+
+  /** Deletion of an object in a namespace that is going away is forbidden (namespace lifecycle). */
+  static terminatingNamespace(rt: ResourceType, name: string, namespace: string): KumoError {
+    return forbidden(rt, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+}
+
+export function parseResourceVersion(rv: string): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(rv)) {
+    throw new KumoError('BadRequest', `resourceVersion: Invalid value: "${rv.slice(0, 64)}": must be a valid resourceVersion`, {
+      causes: [{ field: 'resourceVersion', reason: 'FieldValueInvalid', message: 'must be a valid resourceVersion' }],
+    });
+  }
+  return Number(rv);
+}
+
+export function tooLargeResourceVersion(rv: number, current: number): KumoError {
+  return new KumoError('Timeout', `Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
+function watchErrorStatus(err: unknown, after: number): KObject {
+  if (isKumoError(err, 'Gone')) {
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${after}`, reason: 'Expired', code: 410 };
+  }
+  const e = isKumoError(err) ? err : new KumoError('Internal', 'an error on the server has prevented the watch from continuing');
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.code === 'Internal' ? 'InternalError' : e.code, code: 500 };
+}
+
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** kube's SimpleNameGenerator: the base (cut to 58 chars) plus 5 random characters. */
+export function generateName(base: string): string {
+  let suffix = '';
+  const bytes = crypto.randomBytes(5);
+  for (const b of bytes) suffix += GENERATE_ALPHABET[b % GENERATE_ALPHABET.length];
+  return base.slice(0, 58) + suffix;
+}
