@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import { encodeContinue } from '../store/common.js';
-import type { KeyValue, Store, WatchMessage } from '../store/types.js';
+import type { KeyValue, Store } from '../store/types.js';
 import { alreadyExists, badRequest, conflict, deepCopy, forbidden, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
 
 /** Where a request acts: the logical cluster and, for namespaced kinds, the namespace. */
