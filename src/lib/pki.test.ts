@@ -15,6 +15,7 @@ import {
   leafRenewalReason,
   loadOrCreateCA,
   loadOrIssueLeaf,
+  writeFileAtomic,
 } from './pki.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -170,5 +171,31 @@ describe('pki', () => {
     const renamed = await loadOrIssueLeaf(dir, 'admin', ca, { client: { commonName: 'kumo-admin' } });
     assert.equal(renamed.reissued, 'its subject changed');
     assert.notEqual(renamed.certPem, first.certPem);
+  });
+
+  it('writeFileAtomic replaces a file whole, with the exact mode, through a fresh temp file', (t) => {
+    const dir = tmpDir(t);
+    const file = path.join(dir, 'x.key');
+    fs.writeFileSync(file, 'old', { mode: 0o644 });
+    // A temp file left by a crash of an earlier process with our pid, and one that is a symlink: both
+    // are replaced, never written through.
+    const tmp = `${file}.tmp-${process.pid}`;
+    const elsewhere = path.join(dir, 'elsewhere');
+    fs.writeFileSync(elsewhere, 'untouched');
+    fs.symlinkSync(elsewhere, tmp);
+    const oldUmask = process.umask(0o077);
+    try {
+      writeFileAtomic(file, 'new secret', 0o640);
+    } finally {
+      process.umask(oldUmask);
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'new secret');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o640, 'the mode is exact whatever the umask');
+    assert.equal(fs.readFileSync(elsewhere, 'utf8'), 'untouched');
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['elsewhere', 'x.key']);
+
+    // A failed write leaves the old file and no temp file behind.
+    assert.throws(() => writeFileAtomic(path.join(dir, 'missing-dir', 'y'), 'data', 0o600), /ENOENT/);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['elsewhere', 'x.key']);
   });
 });

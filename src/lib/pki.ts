@@ -202,12 +202,55 @@ export function certSans(certPem: string): ServerCertRequest {
   return { dnsNames, ips };
 }
 
-/** Writes a file through a temp file + rename so a crash never leaves half a key; `mode` applies from creation. */
+/**
+ * Writes a file so that a crash or power loss leaves either the old or the new content, never half a
+ * key: a temp file beside it (created with `mode`, never through a symlink) is written and fsynced,
+ * renamed over `file`, and the directory is fsynced so the rename itself is durable.
+ */
 export function writeFileAtomic(file: string, data: string, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data, { mode });
-  fs.chmodSync(tmp, mode);
-  fs.renameSync(tmp, file);
+  // A temp file left by a crash of a process with the same pid (containers restart as pid 1).
+  fs.rmSync(tmp, { force: true });
+  try {
+    const fd = fs.openSync(tmp, 'wx', mode);
+    try {
+      fs.fchmodSync(fd, mode); // open() applies the umask to `mode`; set it exactly
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(path.dirname(file));
+}
+
+/** fsyncs a directory so a rename or create in it survives power loss. */
+function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch (err) {
+    // Platforms that cannot open a directory (Windows: EISDIR/EPERM) cannot fsync one either.
+    if (isCode(err, 'EISDIR', 'EPERM')) return;
+    throw err;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (err) {
+    // Some file systems do not support fsync on a directory.
+    if (!isCode(err, 'EINVAL', 'ENOTSUP', 'EBADF')) throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isCode(err: unknown, ...codes: string[]): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && codes.includes(code);
 }
 
 async function issueLeaf(
