@@ -118,7 +118,8 @@ async function runMigrate(opts: { from: string; to: string; pageSize: number; tt
     }
   }
 
-  const from = await openStore(opts.from);
+  // Read-only use: no TTL sweeper, so the source is not written to (expired keys deleted) mid-copy.
+  const from = await openStore(opts.from, { sweepTtl: false });
   let to: Store | undefined;
   try {
     to = await openStore(opts.to);

@@ -8,6 +8,12 @@ export interface OpenOptions {
   dataDir?: string;
   /** Deadline for every call, ms (default StoreLimits.defaultDeadlineMs). */
   deadlineMs?: number;
+  /**
+   * Whether this process deletes expired TTL keys (default true). False for a store only read from,
+   * e.g. the source of `kumo store migrate`, so it is not written to meanwhile. SQLite only: etcd
+   * expires leases itself whatever its clients do.
+   */
+  sweepTtl?: boolean;
 }
 
 export type BackendKind = 'sqlite' | 'etcd';
@@ -39,10 +45,11 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
   const parsed = parseStoreUrl(url, opts.dataDir);
   if (parsed.kind === 'sqlite') {
     const { openSqliteStore } = await import('./sqlite/backend.js');
-    return openSqliteStore(parsed.sqlitePath ?? '', opts);
+    // ttlSweepMs 0: no sweeper at all.
+    return openSqliteStore(parsed.sqlitePath ?? '', { deadlineMs: opts.deadlineMs, ...(opts.sweepTtl === false ? { ttlSweepMs: 0 } : {}) });
   }
   const { openEtcdStore } = await import('./etcd/backend.js');
   // etcd's watch is 1:1 with the server; share one upstream watch per prefix in process.
   const { FanoutStore } = await import('./fanout.js');
-  return new FanoutStore(await openEtcdStore(parsed.endpoints ?? [], opts));
+  return new FanoutStore(await openEtcdStore(parsed.endpoints ?? [], { deadlineMs: opts.deadlineMs }));
 }
