@@ -4,10 +4,12 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { parseDuration } from '../lib/duration.js';
 import { KumoError } from '../lib/errors.js';
 import { readBuildInfo } from '../server/buildinfo.js';
 import { dataDirHolder } from '../server/datadir.js';
 import { DEFAULT_LISTEN, DEFAULT_STORE, startServer, type RunningServer } from '../server/server.js';
+import { DEFAULT_COMPACTION_INTERVAL_MS, MAX_COMPACTION_INTERVAL_MS } from '../store/compactor.js';
 import { openStore, parseStoreUrl } from '../store/registry.js';
 import type { Store } from '../store/types.js';
 import { migrateStore } from './store-migrate.js';
@@ -39,7 +41,17 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (CA, kubeconfig, SQLite store); locked while the server runs', './.kumo')
     .option('--listen <host:port>', 'address to serve HTTPS on (port 0: any free port)', DEFAULT_LISTEN)
     .addOption(new Option('--store <url>', 'store: sqlite: (DATA/kumo.db), sqlite:PATH or etcd://host:port[,host:port…]').default(DEFAULT_STORE))
-    .action(async (opts: { dataDir: string; listen: string; store: string }) => {
+    .addOption(
+      new Option('--etcd-compaction-interval <duration>', 'how often store history is compacted, at the revision seen one interval earlier (any store; 0 disables)')
+        .default(DEFAULT_COMPACTION_INTERVAL_MS, '5m')
+        .argParser(parseInterval),
+    )
+    .addOption(
+      new Option('--compaction-interval <duration>', 'alias of --etcd-compaction-interval')
+        .argParser(parseInterval)
+        .conflicts('etcdCompactionInterval'),
+    )
+    .action(async (opts: ServerFlags) => {
       await runServer(opts);
     });
 
@@ -58,9 +70,23 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function runServer(opts: { dataDir: string; listen: string; store: string }): Promise<void> {
+interface ServerFlags {
+  dataDir: string;
+  listen: string;
+  store: string;
+  etcdCompactionInterval: number;
+  compactionInterval?: number;
+}
+
+async function runServer(opts: ServerFlags): Promise<void> {
   const logger = pino({ name: 'kumo', level: process.env.KUMO_LOG_LEVEL ?? 'info' }, pino.destination({ fd: 2, sync: true }));
-  const running = await startServer({ dataDir: opts.dataDir, listen: opts.listen, store: opts.store, logger });
+  const running = await startServer({
+    dataDir: opts.dataDir,
+    listen: opts.listen,
+    store: opts.store,
+    compactionIntervalMs: opts.compactionInterval ?? opts.etcdCompactionInterval,
+    logger,
+  });
   process.stdout.write(howTo(running));
   const signal = await firstSignal(logger);
   logger.info({ signal }, 'signal received');
@@ -141,6 +167,16 @@ async function runMigrate(opts: { from: string; to: string; pageSize: number; tt
     await to?.close();
     await from.close();
   }
+}
+
+/** A Go-style duration (kube-apiserver's flag syntax: `5m`, `1h30m`, `90s`) in whole ms; `0` is 0. */
+function parseInterval(v: string): number {
+  const ms = parseDuration(v);
+  if (ms === null) throw new InvalidArgumentError(`expected a duration such as 5m, 1h or 90s (0 disables), got ${JSON.stringify(v)}`);
+  const rounded = Math.round(ms);
+  if (ms > 0 && rounded < 1) throw new InvalidArgumentError(`expected 0 or at least 1ms, got ${JSON.stringify(v)}`);
+  if (rounded > MAX_COMPACTION_INTERVAL_MS) throw new InvalidArgumentError(`expected at most ${MAX_COMPACTION_INTERVAL_MS / 3_600_000}h, got ${JSON.stringify(v)}`);
+  return rounded;
 }
 
 function parsePositiveInt(v: string): number {

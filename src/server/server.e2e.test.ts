@@ -118,8 +118,9 @@ describe('kumo server (e2e)', () => {
     assert.equal(kc.users[0]?.name, 'kumo-admin');
 
     // Structured logs on stderr: one JSON object per line, constant messages.
-    const logs = server.err().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; url?: string });
+    const logs = server.err().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; url?: string; intervalMs?: number });
     assert.ok(logs.some((l) => l.msg === 'server ready' && l.url === `https://127.0.0.1:${port}`));
+    assert.ok(logs.some((l) => l.msg === 'store compactor started' && l.intervalMs === 300_000), 'compaction every 5 minutes by default');
 
     // Real kubectl, verifying our CA, presenting the admin client certificate.
     for (const minor of [33, 27]) {
@@ -186,7 +187,7 @@ describe('kumo server (e2e)', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     fs.writeFileSync(path.join(data, 'kumo.lock'), `${dead}\n`);
 
-    const server = startKumo(t, ['server', '--data-dir', data, '--listen', '127.0.0.1:0']);
+    const server = startKumo(t, ['server', '--data-dir', data, '--listen', '127.0.0.1:0', '--compaction-interval', '0']);
     const deadline = Date.now() + 30_000;
     while (!/ready at https:\/\/127\.0\.0\.1:(\d+)/.test(server.out())) {
       if (server.child.exitCode !== null || Date.now() > deadline) assert.fail(`not ready: ${server.err()}`);
@@ -196,6 +197,7 @@ describe('kumo server (e2e)', () => {
     assert.ok(port > 0);
     assert.equal((await get(port, '/readyz')).body, 'ok');
     assert.match(server.err(), new RegExp(`"stalePid":${dead},"msg":"took over a stale data dir lock"`));
+    assert.match(server.err(), /"msg":"store compaction disabled"/);
 
     // SIGTERM while a request is in flight (its body still arriving): the request completes, then the server exits 0.
     const inFlight = https.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/namespaces', rejectUnauthorized: false, agent: false, headers: { 'Transfer-Encoding': 'chunked' } });
@@ -219,6 +221,8 @@ describe('kumo server (e2e)', () => {
       [['server', '--data-dir', data, '--bogus'], /unknown option '--bogus'/],
       [['server', '--data-dir', data, '--listen', 'nope'], /--listen: expected host:port/],
       [['server', '--data-dir', data, '--listen', '127.0.0.1:0', '--store', 'mysql://db'], /unknown store "mysql:\/\/db"/],
+      [['server', '--data-dir', data, '--etcd-compaction-interval', '5'], /'5' is invalid\. expected a duration such as 5m/],
+      [['server', '--data-dir', data, '--etcd-compaction-interval', '1m', '--compaction-interval', '2m'], /cannot be used with/],
     ] as const) {
       const r = spawnSync(process.execPath, [KUMO, ...args], { encoding: 'utf8', timeout: 30_000 });
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);

@@ -1,5 +1,6 @@
-// The composition root of `kumo server`: data dir (lock + format stamp) → store → PKI → HTTPS listener
-// → admin kubeconfig. Stops in reverse: listener (drain in-flight requests, grace timeout) → store → lock.
+// The composition root of `kumo server`: data dir (lock + format stamp) → store → store compactor →
+// PKI → HTTPS listener → admin kubeconfig. Stops in reverse: listener (drain in-flight requests, grace
+// timeout) → compactor (grace timeout) → store → lock.
 // Signals are the caller's business (the CLI): this module only exposes start and stop.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
 import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
 import { defaultServerSans, loadOrCreateCA, loadOrIssueLeaf, writeFileAtomic } from '../lib/pki.js';
+import { launch, type Launched } from '../lib/runnable.js';
+import { Compactor, DEFAULT_COMPACTION_INTERVAL_MS } from '../store/compactor.js';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
 import { readBuildInfo } from './buildinfo.js';
@@ -27,6 +30,11 @@ export interface ServerOptions {
   logger: Logger;
   /** How long stop() waits for in-flight requests before closing their connections. Default 10 s. */
   shutdownGraceMs?: number;
+  /**
+   * How often store history is compacted (kube-apiserver's --etcd-compaction-interval): each time at
+   * the revision seen one interval earlier. Default 5 minutes; 0 disables compaction by this server.
+   */
+  compactionIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -58,6 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
   const storeUrl = opts.store ?? DEFAULT_STORE;
   const graceMs = opts.shutdownGraceMs ?? 10_000;
+  const compactionIntervalMs = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
 
   const dataDir = ensureDataDir(opts.dataDir);
   const lock = lockDataDir(dataDir);
@@ -65,6 +74,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // Undo what was set up so far when a later step fails.
   let store: Store | undefined;
+  let compactor: Launched | undefined;
   let server: https.Server | undefined;
   try {
     const stamp = checkFormatVersion(dataDir);
@@ -72,6 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     store = await openStore(storeUrl, { dataDir });
     log.info({ store: store.name }, 'store opened');
+    compactor = startCompactor(store, compactionIntervalMs, log);
 
     const pkiDir = path.join(dataDir, 'pki');
     const ca = await loadOrCreateCA(pkiDir);
@@ -117,12 +128,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log.info({ url, dataDir, store: store.name, kubeconfig: kubeconfigPath }, 'server ready');
 
     const openStoreRef = store;
+    const runningCompactor = compactor;
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async (): Promise<void> => {
         shuttingDown = true;
         log.info({ graceMs }, 'server stopping');
         await closeServer(srv, graceMs, log);
+        if (runningCompactor !== undefined) await stopRunnable(runningCompactor, graceMs, log);
         try {
           await openStoreRef.close();
         } catch (err) {
@@ -137,10 +150,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     server?.close();
     server?.closeAllConnections();
+    if (compactor !== undefined) await stopRunnable(compactor, graceMs, log);
     await store?.close().catch(() => undefined);
     lock.release();
     throw err;
   }
+}
+
+/** Starts compacting `store` every `intervalMs` (0: not at all). */
+function startCompactor(store: Store, intervalMs: number, log: Logger): Launched | undefined {
+  if (intervalMs === 0) {
+    log.info({ store: store.name }, 'store compaction disabled');
+    return undefined;
+  }
+  const compactor = new Compactor(store, log, { intervalMs });
+  log.info({ store: store.name, intervalMs }, 'store compactor started');
+  return launch(compactor, (err) => log.error({ runnable: compactor.name, err: err instanceof Error ? err.message : String(err) }, 'runnable failed'));
+}
+
+/** Stops a runnable, waiting at most `graceMs`; one that does not stop in time is left behind with a warning. */
+async function stopRunnable(r: Launched, graceMs: number, log: Logger): Promise<void> {
+  if ((await r.stop(graceMs)) === 'timeout') log.warn({ runnable: r.name, graceMs }, 'runnable still running after the grace period; going on without it');
 }
 
 function listenOn(srv: https.Server, at: ListenAddress): Promise<AddressInfo> {
