@@ -125,6 +125,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private rev: number;
   private compactRev: number;
+  /** History rows are physically removed up to here (<= compactRev; less after an interrupted compaction). */
+  private compactDone: number;
   private closed = false;
   private readonly deadlineMs: number;
   private readonly chunkRows: number;
@@ -162,6 +164,7 @@ export class SqliteStore implements Store {
     this.db = db;
     this.rev = meta.rev;
     this.compactRev = meta.compactRev;
+    this.compactDone = meta.compactDone;
     this.deadlineMs = opts.deadlineMs ?? StoreLimits.defaultDeadlineMs;
     this.chunkRows = opts.chunkRows ?? 1000;
     this.maxBatch = opts.maxBatch ?? 1000;
@@ -588,12 +591,16 @@ export class SqliteStore implements Store {
       return Promise.reject(this.mapError(err, 'compact'));
     }
     const run = async (): Promise<void> => {
-      if (revision <= this.compactRev) return;
-      const from = this.compactRev;
-      // Readers and watchers see Gone below `revision` from now on, before any row disappears.
-      this.db.transaction(() => this.stmts.setMeta.run(revision, 'compact_rev')).immediate();
-      this.compactRev = revision;
-      let cursor = from;
+      // An earlier compaction cut short (abort, crash) is finished first: `compactDone` is how far rows
+      // were physically removed, recorded with each slice.
+      if (revision <= this.compactRev && this.compactDone >= this.compactRev) return;
+      if (revision > this.compactRev) {
+        // Readers and watchers see Gone below `revision` from now on, before any row disappears.
+        this.db.transaction(() => this.stmts.setMeta.run(revision, 'compact_rev')).immediate();
+        this.compactRev = revision;
+      }
+      const target = this.compactRev;
+      let cursor = this.compactDone;
       // Delete, in short transactions, every row superseded at or below `revision` and every delete
       // row at or below it. Each slice is one small transaction between group commits: writers never wait long.
       for (;;) {
@@ -601,16 +608,19 @@ export class SqliteStore implements Store {
         if (opts.signal?.aborted) throw abortError(opts.signal, 'compact');
         const done = this.db
           .transaction(() => {
-            const rows = this.stmts.compactRows.all(cursor, revision, this.chunkRows) as { rev: number; type: number; prev_rev: number }[];
+            const rows = this.stmts.compactRows.all(cursor, target, this.chunkRows) as { rev: number; type: number; prev_rev: number }[];
             for (const r of rows) {
               if (r.prev_rev > 0) this.stmts.deleteLog.run(r.prev_rev);
               if (r.type === EventType.delete) this.stmts.deleteLog.run(r.rev);
             }
             const last = rows[rows.length - 1];
-            if (last) cursor = last.rev;
-            return rows.length < this.chunkRows;
+            const finished = rows.length < this.chunkRows;
+            cursor = finished ? target : (last?.rev ?? target);
+            this.stmts.setMeta.run(cursor, 'compact_done');
+            return finished;
           })
           .immediate();
+        this.compactDone = cursor;
         if (done) break;
         await yieldToLoop();
       }

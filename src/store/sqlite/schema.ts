@@ -40,6 +40,7 @@ CREATE INDEX IF NOT EXISTS log_key_rev ON log(key, rev);
 export interface Meta {
   rev: number;
   compactRev: number;
+  compactDone: number;
 }
 
 function corrupt(file: string, err: unknown): KumoError {
@@ -77,7 +78,7 @@ export function openWriter(file: string, opts: { readonly?: boolean } = {}): { d
       // A brand-new (or empty) file: create the layout and stamp it.
       if (opts.readonly) throw new Error('the file has no tables');
       db.exec(DDL);
-      db.prepare(`INSERT INTO meta(name, value) VALUES ('format', ?), ('rev', 0), ('compact_rev', 0)`).run(FORMAT_VERSION);
+      db.prepare(`INSERT INTO meta(name, value) VALUES ('format', ?), ('rev', 0), ('compact_rev', 0), ('compact_done', 0)`).run(FORMAT_VERSION);
       tables = listTables();
     } else if (!tables.has('meta')) {
       throw new Error('the file holds no Kumo metadata table');
@@ -103,7 +104,13 @@ export function openWriter(file: string, opts: { readonly?: boolean } = {}): { d
       // Keep the WAL file from staying large after a burst; checkpoints happen on commit.
       db.pragma('journal_size_limit = 67108864');
     }
-    return { db, meta: { rev: m.get('rev') ?? 0, compactRev: m.get('compact_rev') ?? 0 } };
+    let compactDone = m.get('compact_done');
+    if (compactDone === undefined) {
+      // Files from before this row existed were always compacted completely.
+      compactDone = m.get('compact_rev') ?? 0;
+      if (!opts.readonly) db.prepare(`INSERT INTO meta(name, value) VALUES ('compact_done', ?)`).run(compactDone);
+    }
+    return { db, meta: { rev: m.get('rev') ?? 0, compactRev: m.get('compact_rev') ?? 0, compactDone } };
   } catch (err) {
     if (db.open) db.close();
     if (err instanceof KumoError) throw err;

@@ -147,6 +147,32 @@ describe('sqlite backend specifics', () => {
     }
   });
 
+  it('finishes an interrupted compaction on the next call instead of leaving history behind', async () => {
+    const file = freshFile();
+    const s = new SqliteStore(file, { chunkRows: 20 });
+    try {
+      let rev = (await s.create('/ic/x', Buffer.from('0'))).revision;
+      for (let i = 1; i < 500; i++) rev = (await s.update('/ic/x', Buffer.from(String(i)), rev)).revision;
+      const ac = new AbortController();
+      setImmediate(() => ac.abort());
+      await assert.rejects(s.compact(rev, { signal: ac.signal }));
+      const logRows = (): number => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return (db.prepare('SELECT COUNT(*) AS n FROM log').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      };
+      assert.ok(logRows() > 1, 'the first compaction was cut short');
+      await s.compact(rev);
+      assert.equal(logRows(), 1, 'only the latest row of the key is left');
+      assert.equal((await s.get('/ic/x')).kv?.value.toString(), '499');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('replays a long history to a watcher without losing live writes made meanwhile', async () => {
     const s = new SqliteStore(freshFile(), { chunkRows: 100 });
     const ac = new AbortController();
