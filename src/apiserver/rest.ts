@@ -78,7 +78,7 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ER
 export interface ApiWatchEvent {
   type: WatchEventType;
   object: KObject;
-  /** The stored bytes of `object` when it is exactly them (lets the caller serialize once per event). */
+  /** Identity of the store event behind `object` (shared by every watcher): a key for serializing once. */
   raw?: KeyValue;
 }
 
@@ -87,6 +87,9 @@ export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 export const FINALIZER_ORPHAN = 'orphan';
 
 const MAX_CONFLICT_RETRIES = 10;
+
+/** Decoded objects per stored value, shared by every watcher of an event; freed with the event. */
+const decodedCache = new WeakMap<KeyValue, KObject>();
 
 export class ResourceStorage {
   constructor(
@@ -109,10 +112,20 @@ export class ResourceStorage {
     return this.keys.key(scope.cluster, this.rt.namespaced ? scope.namespace : undefined, name);
   }
 
-  /** Decodes a stored value and stamps its resourceVersion from the store. */
+  /** Decodes a stored value and stamps its resourceVersion from the store. The result is the caller's. */
   decode(kv: KeyValue): KObject {
     const obj = JSON.parse(kv.value.toString('utf8')) as KObject;
     meta(obj).resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  /**
+   * Like decode, but one shared object per stored value: every watcher of an event gets the same one
+   * (decoded, and later serialized, once). Callers must not mutate it.
+   */
+  decodeShared(kv: KeyValue): KObject {
+    let obj = decodedCache.get(kv);
+    if (!obj) decodedCache.set(kv, (obj = this.decode(kv)));
     return obj;
   }
 
@@ -454,15 +467,20 @@ export class ResourceStorage {
   private toApiEvent(type: 'create' | 'update' | 'delete', kv: KeyValue, prev: KeyValue | undefined, match: (o: KObject) => boolean): ApiWatchEvent | null {
     if (type === 'delete') {
       if (!prev) return null;
-      const obj = this.decode(prev);
-      // A deleted object is reported at the revision of its deletion.
-      meta(obj).resourceVersion = String(kv.modRevision);
-      return match(obj) ? { type: 'DELETED', object: obj } : null;
+      // A deleted object is reported with its last state at the revision of its deletion; shared per
+      // event through the delete's own KeyValue.
+      let obj = decodedCache.get(kv);
+      if (!obj) {
+        obj = this.decode(prev);
+        meta(obj).resourceVersion = String(kv.modRevision);
+        decodedCache.set(kv, obj);
+      }
+      return match(obj) ? { type: 'DELETED', object: obj, raw: kv } : null;
     }
-    const obj = this.decode(kv);
+    const obj = this.decodeShared(kv);
     const now = match(obj);
     if (type === 'create') return now ? { type: 'ADDED', object: obj, raw: kv } : null;
-    const before = prev ? match(this.decode(prev)) : false;
+    const before = prev ? match(this.decodeShared(prev)) : false;
     if (now && before) return { type: 'MODIFIED', object: obj, raw: kv };
     if (now) return { type: 'ADDED', object: obj, raw: kv };
     if (before) return { type: 'DELETED', object: obj, raw: kv };
