@@ -43,7 +43,7 @@ export function watchLine(ev: ApiWatchEvent, transform?: (obj: ApiWatchEvent['ob
   const build = (): Buffer => Buffer.from(JSON.stringify({ type: ev.type, object: transform ? transform(ev.object) : ev.object }) + '\n');
   if (!ev.raw) return build();
   let byType = lineCache.get(ev.raw);
-  if (!byType) lineCache.set(ev.raw, (byType = new Map()));
+  if (!byType) lineCache.set(ev.raw, (byType = new Map<string, Buffer>()));
   const k = `${ev.type}\0${variant}`;
   let line = byType.get(k);
   if (!line) byType.set(k, (line = build()));
