@@ -108,6 +108,11 @@ export interface ResourceType {
   nameFormat?: 'dns-subdomain' | 'dns-label' | 'path-segment';
   /** Field selectors beyond metadata.name / metadata.namespace, as dotted paths (`spec.cluster`). */
   selectableFields: string[];
+  /**
+   * Values of selectable fields that are computed rather than read at their path (core/v1 Event's
+   * `source` is source.component, else reportingComponent). Fields it does not return are read by path.
+   */
+  fieldValues?: (obj: KObject) => Record<string, string>;
   /** Verbs served (discovery): default get,list,watch,create,update,patch,delete,deletecollection. */
   verbs: string[];
   strategy?: Strategy;
