@@ -9,15 +9,21 @@ export class WatchChannel implements AsyncIterable<WatchMessage> {
   private waiter: (() => void) | null = null;
   private done = false;
   private error: KumoError | null = null;
+  /**
+   * Kept so that every way the watch ends (Gone, break, close, failure) removes it again: the caller's
+   * signal often outlives the watch (one per controller or request), and a listener left on it would
+   * keep this channel, its queue and its owner alive for as long as the signal lives.
+   */
+  private readonly onAbort = (): void => this.end();
 
   constructor(
     /** Events buffered beyond this end the watch with Gone: the consumer must re-list. */
     private readonly maxPendingEvents: number,
-    signal: AbortSignal,
+    private readonly signal: AbortSignal,
     private readonly onClose: () => void,
   ) {
     if (signal.aborted) this.done = true;
-    else signal.addEventListener('abort', () => this.end(), { once: true });
+    else signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get closed(): boolean {
@@ -49,14 +55,19 @@ export class WatchChannel implements AsyncIterable<WatchMessage> {
     if (this.closed) return;
     this.error = err;
     this.queue.length = 0;
-    this.wake();
-    this.onClose();
+    this.closing();
   }
 
   end(): void {
     if (this.closed) return;
     this.done = true;
     this.queue.length = 0;
+    this.closing();
+  }
+
+  /** Runs once, when the channel first closes. */
+  private closing(): void {
+    this.signal.removeEventListener('abort', this.onAbort);
     this.wake();
     this.onClose();
   }

@@ -6,9 +6,16 @@
 // start revision is inside the ring gets the ring's events after it, then the live ones, in one
 // synchronous step (nothing missed, nothing twice); an older start falls back to a direct upstream
 // watch of its own, which is always correct.
+//
+// Compaction: a watcher's start revision is checked against the store's compacted revision before it
+// may create or join a feed, so one stale watcher (which must get Gone) never starts the shared
+// upstream at a compacted revision and takes every other watcher of the prefix down with it. If the
+// running upstream still ends with Gone (compacted under it while it reconnected, or it fell behind),
+// only the watchers whose start is below the compacted revision get Gone; the feed resumes upstream
+// from where it was (or from the compacted revision, if that is later) and keeps the others.
 import { KumoError, isKumoError } from '../lib/errors.js';
 import { WatchChannel } from './channel.js';
-import { validatePrefix, validateRevision } from './common.js';
+import { gone, validatePrefix, validateRevision } from './common.js';
 import type {
   CallOptions,
   CountResult,
@@ -48,6 +55,8 @@ class Feed {
   ringStart: number;
   /** Every event up to this revision has been received from upstream and pushed to subscribers. */
   lastRev: number;
+  /** Upstream watches started so far (1 + restarts after Gone), for tests. */
+  upstreamStarts = 0;
   private readonly ac = new AbortController();
 
   constructor(
@@ -55,29 +64,84 @@ class Feed {
     readonly prefix: string,
     startAfter: number,
     private readonly ringSize: number,
-    progressMs: number,
+    private readonly progressMs: number,
     private readonly onDone: (f: Feed) => void,
   ) {
     this.ringStart = startAfter;
     this.lastRev = startAfter;
-    void this.run(startAfter, progressMs);
+    void this.run();
   }
 
-  private async run(after: number, progressMs: number): Promise<void> {
-    try {
-      for await (const m of this.inner.watch(this.prefix, after, { signal: this.ac.signal, progressIntervalMs: progressMs })) {
-        if (m.kind === 'progress') {
-          this.lastRev = Math.max(this.lastRev, m.revision);
-          continue;
+  private get stopped(): boolean {
+    return this.ac.signal.aborted;
+  }
+
+  /** Keeps one upstream watch running from `lastRev`; restarts it after a Gone the subscribers survive. */
+  private async run(): Promise<void> {
+    // Gones in a row with nothing received in between: a bound, so an upstream that keeps failing
+    // without making progress cannot spin.
+    let barren = 0;
+    for (;;) {
+      let received = false;
+      try {
+        this.upstreamStarts++;
+        const upstream = this.inner.watch(this.prefix, this.lastRev, { signal: this.ac.signal, progressIntervalMs: this.progressMs });
+        for await (const m of upstream) {
+          received = true;
+          if (m.kind === 'progress') {
+            this.lastRev = Math.max(this.lastRev, m.revision);
+            continue;
+          }
+          this.append(m.events);
+          const msg: WatchMessage = { kind: 'events', events: m.events };
+          for (const s of this.subs) this.send(s, msg);
         }
-        this.append(m.events);
-        const msg: WatchMessage = { kind: 'events', events: m.events };
-        for (const s of this.subs) this.send(s, msg);
+        if (!this.stopped) this.failAll(new KumoError('Unavailable', 'store: shared watch ended unexpectedly; watch again'));
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (!isKumoError(err, 'Gone')) {
+          this.failAll(isKumoError(err) ? err : new KumoError('Internal', `store: shared watch failed: ${String(err)}`));
+          return;
+        }
+        barren = received ? 1 : barren + 1;
+        if (barren > 3) {
+          this.failAll(err);
+          return;
+        }
+        if (!(await this.recoverFromGone(err))) return;
       }
-      if (!this.ac.signal.aborted) this.failAll(new KumoError('Unavailable', 'store: shared watch ended unexpectedly; watch again'));
-    } catch (err) {
-      this.failAll(isKumoError(err) ? err : new KumoError('Internal', `store: shared watch failed: ${String(err)}`));
     }
+  }
+
+  /**
+   * After the upstream ended with Gone: fails the subscribers that need history below the compacted
+   * revision, and moves the restart point to it if it is past everything received. False if the feed
+   * is done (no subscriber left, stopped, or the compacted revision could not be read).
+   */
+  private async recoverFromGone(err: KumoError): Promise<boolean> {
+    let compacted: number;
+    try {
+      compacted = await this.inner.compactRevision({ signal: this.ac.signal });
+    } catch {
+      if (!this.stopped) this.failAll(err);
+      return false;
+    }
+    if (this.stopped) return false;
+    // Subscribers that joined while compactRevision ran are judged by the same rule.
+    for (const s of [...this.subs]) {
+      if (s.after < compacted) s.channel.fail(gone(s.after + 1, compacted));
+    }
+    // Failing the last subscriber stopped the feed.
+    if (this.stopped) return false;
+    if (compacted > this.lastRev) {
+      // The events in (lastRev, compacted] are gone, and every remaining subscriber starts at or after
+      // `compacted`: resume there with an empty ring (a watcher starting below it is served directly).
+      this.ring = [];
+      this.ringStart = compacted;
+      this.lastRev = compacted;
+    }
+    return true;
   }
 
   private append(events: WatchEvent[]): void {
@@ -149,9 +213,28 @@ export class FanoutStore implements Store {
   watch(prefix: string, afterRevision: number, opts: WatchOptions): AsyncIterable<WatchMessage> {
     validatePrefix(prefix);
     validateRevision(afterRevision, 'afterRevision');
+    return this.watchChecked(prefix, afterRevision, opts);
+  }
+
+  /** Checks the start against the compacted revision first, then joins (or starts) the shared feed. */
+  private async *watchChecked(prefix: string, afterRevision: number, opts: WatchOptions): AsyncGenerator<WatchMessage, void, undefined> {
+    if (opts.signal.aborted) return;
+    let compacted: number;
+    try {
+      compacted = await this.inner.compactRevision({ signal: opts.signal });
+    } catch (err) {
+      if (opts.signal.aborted) return; // the owner ended the watch before it started
+      throw err;
+    }
+    if (opts.signal.aborted) return;
+    yield* this.attach(prefix, afterRevision, compacted, opts);
+  }
+
+  private attach(prefix: string, afterRevision: number, compacted: number, opts: WatchOptions): AsyncIterable<WatchMessage> {
     let feed = this.feeds.get(prefix);
-    if (feed && afterRevision < feed.ringStart) {
-      // Older than the shared history: a watch of its own replays it (or reports Gone).
+    if (afterRevision < compacted || (feed && afterRevision < feed.ringStart)) {
+      // Compacted (the backend reports Gone), or older than the shared history (a watch of its own
+      // replays it): never the shared feed, whose other watchers this start must not affect.
       return this.inner.watch(prefix, afterRevision, opts);
     }
     if (!feed) {
@@ -190,6 +273,11 @@ export class FanoutStore implements Store {
   /** Number of shared upstream watches (for metrics and tests). */
   sharedWatches(): number {
     return this.feeds.size;
+  }
+
+  /** Upstream watches the shared feed of `prefix` has started (1 + restarts after Gone); 0 without a feed. For tests. */
+  upstreamStarts(prefix: string): number {
+    return this.feeds.get(prefix)?.upstreamStarts ?? 0;
   }
 
   get(key: string, opts?: GetOptions): Promise<GetResult> {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isKumoError } from '../../lib/errors.js';
 import { startEtcd, type EtcdHandle } from '../../testing/etcd.js';
 import { runStoreConformance } from '../conformance.js';
+import { FanoutStore } from '../fanout.js';
 import { openStore } from '../registry.js';
 import type { Store, WatchEvent } from '../types.js';
 import { EtcdStore } from './backend.js';
@@ -29,18 +30,29 @@ runStoreConformance('etcd', () => {
   return Promise.resolve({ store, cleanup: () => store.close() });
 });
 
-/** Collects a watch's events in the background; `error` is set when it ends with one. */
-function record(store: Store, prefix: string, after: number, signal: AbortSignal): { events: WatchEvent[]; error: () => unknown; done: Promise<void> } {
+// What the server runs: openStore's in-process watch fan-out over the etcd backend, same etcd.
+runStoreConformance('fanout over etcd', async () => {
+  const store = await openStore(shared().url);
+  assert.ok(store instanceof FanoutStore && store.inner instanceof EtcdStore, `openStore(etcd://…) should give FanoutStore over EtcdStore, got ${store.constructor.name}`);
+  return { store, cleanup: () => store.close() };
+});
+
+/** Collects a watch's events (and progress revisions) in the background; `error` is set when it ends with one. */
+function record(store: Store, prefix: string, after: number, signal: AbortSignal, progressIntervalMs?: number): { events: WatchEvent[]; progress: number[]; error: () => unknown; done: Promise<void> } {
   const events: WatchEvent[] = [];
+  const progress: number[] = [];
   let error: unknown;
   const done = (async () => {
     try {
-      for await (const m of store.watch(prefix, after, { signal })) if (m.kind === 'events') events.push(...m.events);
+      for await (const m of store.watch(prefix, after, { signal, ...(progressIntervalMs ? { progressIntervalMs } : {}) })) {
+        if (m.kind === 'events') events.push(...m.events);
+        else progress.push(m.revision);
+      }
     } catch (err) {
       error = err;
     }
   })();
-  return { events, error: () => error, done };
+  return { events, progress, error: () => error, done };
 }
 
 async function waitFor(what: string, pred: () => boolean, ms: number): Promise<void> {
@@ -164,6 +176,63 @@ describe('etcd backend specifics', () => {
       const t0 = Date.now();
       await store.close();
       assert.ok(Date.now() - t0 < 1500, 'close waited for a watcher etcd had already cancelled');
+    }
+  });
+
+  it('fanout over etcd: a watcher from a compacted revision gets Gone, fresh watchers of the prefix keep going', async () => {
+    const store = await openStore(shared().url);
+    const ac = new AbortController();
+    try {
+      const w: number[] = [];
+      for (let i = 0; i < 4; i++) w.push((await store.create(`/fo-stale/${i}`, Buffer.from(String(i)))).revision);
+      const [w0 = 0, , w2 = 0, w3 = 0] = w;
+      await store.compact(w2);
+      // The stale one first: it must not start the shared upstream watch at its compacted revision.
+      const stale = record(store, '/fo-stale/', w0, ac.signal);
+      const fresh = record(store, '/fo-stale/', w2, ac.signal);
+      await stale.done;
+      assert.ok(isKumoError(stale.error(), 'Gone'), `stale: expected Gone, got ${String(stale.error())}`);
+      const w4 = (await store.create('/fo-stale/4', Buffer.from('4'))).revision;
+      await waitFor('the fresh watcher to see the events after its start', () => fresh.events.length >= 2 || fresh.error() !== undefined, 5000);
+      assert.equal(fresh.error(), undefined);
+      assert.deepEqual(fresh.events.map((e) => e.kv.modRevision), [w3, w4]);
+    } finally {
+      ac.abort();
+      await store.close();
+    }
+  });
+
+  it('fanout over etcd: compacted under an idle shared watch that then reconnects, only watchers below the compaction get Gone', { timeout: 60_000 }, async () => {
+    // etcd's default progress interval (10 min): an idle watch learns nothing of writes elsewhere, so
+    // it resumes after an etcd restart from its last event, which the compaction has removed.
+    const e = await startEtcd({ progressNotifyInterval: '10m' });
+    const store = await openStore(e.url);
+    const ac = new AbortController();
+    try {
+      const w1 = (await store.create('/fo-compact/a', Buffer.from('1'))).revision;
+      const old = record(store, '/fo-compact/', w1 - 1, ac.signal);
+      await waitFor('the first event', () => old.events.length === 1, 5000);
+      let head = 0;
+      for (let i = 0; i < 5; i++) head = (await store.create(`/fo-elsewhere/${i}`, Buffer.from('x'))).revision;
+      const fresh = record(store, '/fo-compact/', head, ac.signal, 100);
+      await waitFor('the fresh watcher on the shared feed', () => fresh.progress.some((r) => r >= head), 5000);
+      assert.ok(store instanceof FanoutStore);
+      assert.equal(store.sharedWatches(), 1);
+      await store.compact(head);
+      await e.kill();
+      await e.restart();
+      await waitFor('the old watcher to end', () => old.error() !== undefined, 10_000);
+      assert.ok(isKumoError(old.error(), 'Gone'), `old: expected Gone, got ${String(old.error())}`);
+      const w2 = (await store.create('/fo-compact/b', Buffer.from('2'))).revision;
+      await waitFor('the fresh watcher to see the write after the restart', () => fresh.events.length >= 1 || fresh.error() !== undefined, 10_000);
+      await sleep(200);
+      assert.equal(fresh.error(), undefined, 'a watcher at the compacted revision keeps going');
+      assert.deepEqual(fresh.events.map((ev) => ev.kv.modRevision), [w2]);
+      assert.equal(store.upstreamStarts('/fo-compact/'), 2, 'the shared upstream was restarted once');
+    } finally {
+      ac.abort();
+      await store.close();
+      await e.destroy();
     }
   });
 
