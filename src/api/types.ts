@@ -42,6 +42,12 @@ export interface JSONSchemaProps {
   'x-kubernetes-patch-strategy'?: string;
   'x-kubernetes-patch-merge-key'?: string;
   'x-kubernetes-validations'?: { rule: string; message?: string; messageExpression?: string; reason?: string; fieldPath?: string }[];
+  /**
+   * Kumo-only marker: this node is a shared definition, published in OpenAPI under this name
+   * (`io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`) and referred to by `$ref` instead of being
+   * inlined. Validation, pruning and defaulting ignore it; the OpenAPI builders strip it.
+   */
+  'x-kumo-ref'?: string;
 }
 
 export interface PrinterColumn {
