@@ -67,6 +67,8 @@ export interface ApiHandlerOptions {
   /** How long the store health check may take before /readyz reports it failed. Default 2000 ms. */
   healthTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** The Kubernetes API (discovery and resources); answers false for paths it does not serve. */
+  api?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
 }
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -107,7 +109,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       sendStatus(res, tooLarge(maxBody));
       return;
     }
-    await readBody(req, maxBody);
+    const body = await readBody(req, maxBody);
     // Shutdown may have begun while the body arrived.
     if (shuttingDown()) res.setHeader('Connection', 'close');
 
@@ -123,6 +125,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       send(res, 200, 'application/json', JSON.stringify(opts.version, null, 2) + '\n');
       return;
     }
+    if (opts.api && (await opts.api(req, res, body))) return;
     sendStatus(res, new KumoError('NotFound', 'the server could not find the requested resource'));
   }
 

@@ -7,11 +7,13 @@ import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
+import type { LogicalCluster } from './keys.js';
+import { generateName } from './names.js';
 import { alreadyExists, badRequest, conflict, deepCopy, forbidden, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
 
 /** Where a request acts: the logical cluster and, for namespaced kinds, the namespace. */
 export interface Scope {
-  cluster: string;
+  cluster: LogicalCluster;
   namespace?: string;
 }
 
@@ -34,9 +36,9 @@ export interface SchemaOps {
 
 /** How a resource's objects map to store keys (one function builds them: STYLE 11). */
 export interface KeyScheme {
-  key(cluster: string, namespace: string | undefined, name: string): string;
+  key(cluster: LogicalCluster, namespace: string | undefined, name: string): string;
   /** Prefix of a list: the whole logical cluster, or one namespace of it. Ends with '/'. */
-  prefix(cluster: string, namespace: string | undefined): string;
+  prefix(cluster: LogicalCluster, namespace: string | undefined): string;
 }
 
 export interface ListOptions {
@@ -569,14 +571,4 @@ function watchErrorStatus(err: unknown, after: number): KObject {
   }
   const e = isKumoError(err) ? err : new KumoError('Internal', 'an error on the server has prevented the watch from continuing');
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.code === 'Internal' ? 'InternalError' : e.code, code: 500 };
-}
-
-const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-
-/** kube's SimpleNameGenerator: the base (cut to 58 chars) plus 5 random characters. */
-export function generateName(base: string): string {
-  let suffix = '';
-  const bytes = crypto.randomBytes(5);
-  for (const b of bytes) suffix += GENERATE_ALPHABET[b % GENERATE_ALPHABET.length];
-  return base.slice(0, 58) + suffix;
 }

@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { builtinResourceTypes } from '../api/index.js';
+import { schemaOps } from '../api/schema/ops.js';
+import { ApiEngine } from '../apiserver/engine.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
 import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
@@ -93,7 +96,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (admin.reissued !== null) log.info({ reason: admin.reissued }, 'admin client certificate issued');
 
     let shuttingDown = false;
-    const handler = createApiHandler({ store, version: versionInfo(readBuildInfo()), logger: log, isShuttingDown: () => shuttingDown });
+    let address = `${listen.host}:${listen.port}`;
+    const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => address });
+    await engine.ensureSystemNamespaces();
+    const handler = createApiHandler({
+      store,
+      version: versionInfo(readBuildInfo()),
+      logger: log,
+      isShuttingDown: () => shuttingDown,
+      api: (req, res, body) => engine.handle(req, res, body),
+    });
     const srv = https.createServer(
       {
         key: serving.keyPem,
@@ -119,6 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const bound = await listenOn(srv, listen);
     const url = serverUrl(listen.host, bound.port);
+    address = new URL(url).host;
     const kubeconfigPath = path.join(dataDir, 'admin.kubeconfig');
     writeFileAtomic(
       kubeconfigPath,

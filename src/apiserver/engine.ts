@@ -1,0 +1,502 @@
+// The Kubernetes API engine: resolves a request (requestinfo) to a served resource and verb, and runs
+// it on that resource's ResourceStorage. Schemas in, API out: no route is written per kind.
+import type http from 'node:http';
+import YAML from 'yaml';
+import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
+import type { KObject, ResourceType } from '../api/types.js';
+import type { Store } from '../store/types.js';
+import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource } from './discovery.js';
+import { ROOT_CLUSTER, resourceKeys, type LogicalCluster } from './keys.js';
+import { validateObjectMetaNames } from './names.js';
+import { deepCopy, isObject, meta, rfc3339 } from './object.js';
+import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
+import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
+import { ResourceStorage, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
+import { fieldMatcher, labelMatcher } from './selectors.js';
+
+export interface EngineOptions {
+  store: Store;
+  resourceTypes: ResourceType[];
+  schema: SchemaOps;
+  /** host:port clients reach the server at (for /api's serverAddressByClientCIDRs). */
+  serverAddress: () => string;
+  /** Watch timeout bounds (kube: --min-request-timeout 1800 s, randomized up to 2×). */
+  minWatchTimeoutSeconds?: number;
+  now?: () => Date;
+}
+
+/** The namespaces every logical cluster starts with. */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+const NOT_FOUND = 'the server could not find the requested resource';
+
+export class ApiEngine {
+  private readonly served: ServedResource[];
+  private readonly storages = new Map<ResourceType, ResourceStorage>();
+  private readonly namespaceRt: ResourceType;
+  private readonly cleanups = new Set<Promise<void>>();
+
+  constructor(private readonly opts: EngineOptions) {
+    this.served = opts.resourceTypes.map((rt) => ({ rt, subresources: subresourcesOf(rt) }));
+    const ns = opts.resourceTypes.find((rt) => rt.group === '' && rt.plural === 'namespaces');
+    if (!ns) throw new Error('the Namespace kind must be served');
+    this.namespaceRt = ns;
+    const schema = opts.schema;
+    const withMeta: SchemaOps = {
+      normalize: (rt, obj) => schema.normalize(rt, obj),
+      validate: (rt, obj, old) => {
+        const m = meta(obj);
+        const causes: ErrorCause[] = validateObjectMetaNames(old ? { ...m, generateName: undefined } : m, rt);
+        return [...causes, ...immutableMetaCauses(obj, old), ...schema.validate(rt, obj, old)];
+      },
+    };
+    for (const { rt } of this.served) {
+      const hooks: ConstructorParameters<typeof ResourceStorage>[4] = { checkNamespace: (scope, verb) => this.checkNamespace(rt, scope, verb) };
+      if (opts.now) hooks.now = opts.now;
+      this.storages.set(rt, new ResourceStorage(rt, opts.store, resourceKeys(rt), withMeta, hooks));
+    }
+  }
+
+  /** Creates the system namespaces of a logical cluster if missing. */
+  async ensureSystemNamespaces(cluster: LogicalCluster = ROOT_CLUSTER): Promise<void> {
+    const storage = this.storage(this.namespaceRt);
+    for (const name of SYSTEM_NAMESPACES) {
+      try {
+        await storage.create({ cluster }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      } catch (err) {
+        if (!isKumoError(err, 'AlreadyExists')) throw err;
+      }
+    }
+  }
+
+  storage(rt: ResourceType): ResourceStorage {
+    const s = this.storages.get(rt);
+    if (!s) throw new KumoError('Internal', `no storage for ${rt.plural}`);
+    return s;
+  }
+
+  resourceTypes(): ResourceType[] {
+    return this.served.map((s) => s.rt);
+  }
+
+  /** Handles discovery and resource requests; false when the path is neither (the caller answers). */
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<boolean> {
+    let info: RequestInfo;
+    try {
+      info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+    } catch (err) {
+      writeError(res, err);
+      return true;
+    }
+    const fmt = responseFormat(req, info);
+    try {
+      if (info.discovery) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new KumoError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        this.serveDiscovery(req, res, info, fmt);
+        return true;
+      }
+      if (!info.isResourceRequest) return false;
+      await this.serveResource(req, res, info, body, fmt);
+    } catch (err) {
+      writeError(res, err, fmt);
+    }
+    return true;
+  }
+
+  private serveDiscovery(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo, fmt: ResponseFormat): void {
+    const d = info.discovery;
+    if (!d) return;
+    if (d.kind === 'api' || d.kind === 'apis') {
+      const agg = wantsAggregated(req.headers.accept);
+      if (agg) {
+        const doc = aggregatedDiscovery(this.served, d.kind, agg);
+        const text = JSON.stringify(doc);
+        res.writeHead(200, { 'Content-Type': aggregatedContentType(agg), 'Content-Length': Buffer.byteLength(text), Vary: 'Accept' });
+        res.end(text);
+        return;
+      }
+      writeObject(res, 200, d.kind === 'api' ? apiVersions(this.opts.serverAddress()) : apiGroupList(this.served), fmt);
+      return;
+    }
+    const doc = d.kind === 'group' ? apiGroup(this.served, d.group) : d.kind === 'apiVersion' ? apiResourceList(this.served, '', d.version) : apiResourceList(this.served, d.group, d.version);
+    if (!doc) throw new KumoError('NotFound', NOT_FOUND);
+    writeObject(res, 200, doc, fmt);
+  }
+
+  private findResource(info: RequestInfo): ResourceType {
+    const found = this.served.find((s) => s.rt.group === info.apiGroup && s.rt.version === info.apiVersion && s.rt.plural === info.resource);
+    if (!found) throw new KumoError('NotFound', NOT_FOUND);
+    return found.rt;
+  }
+
+  private async serveResource(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo, body: Buffer, fmt: ResponseFormat): Promise<void> {
+    const rt = this.findResource(info);
+    const storage = this.storage(rt);
+    const q = info.query;
+    const isNamespaceObject = rt === this.namespaceRt;
+    const name = isNamespaceObject ? info.namespace || info.name : info.name;
+    const scope: Scope = { cluster: info.logicalCluster };
+    if (rt.namespaced && info.namespace !== '') scope.namespace = info.namespace;
+    const sub = info.subresource;
+    if (sub !== '' && !(sub === 'status' && rt.subresources.status)) throw new KumoError('NotFound', NOT_FOUND);
+    const warnings: string[] = [];
+    const wctx = (): WriteContext => {
+      const c: WriteContext = { ...scope, warnings, fieldValidation: fieldValidation(q) };
+      if (dryRun(q)) c.dryRun = true;
+      return c;
+    };
+    switch (info.verb) {
+      case 'get': {
+        const obj = await storage.get(scope, name);
+        writeObject(res, 200, sub === 'status' ? obj : obj, fmt);
+        return;
+      }
+      case 'list': {
+        const listOpts = this.listOptions(rt, q);
+        const r = await storage.list(scope, listOpts);
+        const md: Record<string, unknown> = { resourceVersion: r.resourceVersion };
+        if (r.continue) md.continue = r.continue;
+        if (r.remainingItemCount !== undefined) md.remainingItemCount = r.remainingItemCount;
+        writeObject(res, 200, { apiVersion: gv(rt), kind: rt.listKind, metadata: md, items: r.items }, fmt);
+        return;
+      }
+      case 'watch': {
+        const abort = new AbortController();
+        const timeoutSec = Number(q.get('timeoutSeconds') ?? '');
+        const min = this.opts.minWatchTimeoutSeconds ?? 1800;
+        const timeoutMs = Number.isFinite(timeoutSec) && timeoutSec > 0 ? timeoutSec * 1000 : (min + Math.random() * min) * 1000;
+        const wopts: Parameters<ResourceStorage['watch']>[0] = { ...scope, signal: abort.signal, allowBookmarks: queryBool(q.getAll('allowWatchBookmarks')) };
+        const lm = labelMatcher(q.get('labelSelector'));
+        const fm = fieldMatcher(q.get('fieldSelector'), rt);
+        if (lm) wopts.labelMatch = lm;
+        if (fm) wopts.fieldMatch = fm;
+        const rv = q.get('resourceVersion');
+        if (rv !== null) wopts.resourceVersion = rv;
+        if (queryBool(q.getAll('sendInitialEvents'))) wopts.sendInitialEvents = true;
+        await streamWatch(req, res, storage.watch(wopts), { abort, timeoutMs, line: (ev) => watchLine(ev) });
+        return;
+      }
+      case 'create': {
+        if (name !== '' && !isNamespaceObject) throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const input = decodeBody(req, body);
+        const c = wctx();
+        if (isNamespaceObject) prepareNamespace(input);
+        const obj = await storage.create(c, input);
+        writeObject(res, 201, obj, fmt, warnings);
+        return;
+      }
+      case 'update': {
+        const input = decodeBody(req, body);
+        const obj = await storage.update(wctx(), name, input, sub === 'status' ? { subresource: 'status' } : {});
+        writeObject(res, 200, obj, fmt, warnings);
+        return;
+      }
+      case 'patch': {
+        const obj = await this.patch(req, storage, wctx(), name, body, sub);
+        writeObject(res, 200, obj, fmt, warnings);
+        return;
+      }
+      case 'delete': {
+        const dopts = deleteOptions(q, body);
+        const c = wctx();
+        if (isNamespaceObject) {
+          const r = await this.deleteNamespace(c, name, dopts);
+          writeObject(res, 200, r, fmt);
+          return;
+        }
+        const r = await storage.delete(c, name, dopts);
+        writeObject(res, 200, r.deleted && rt.source === 'builtin' ? successStatus(rt, r.object) : r.object, fmt);
+        return;
+      }
+      case 'deletecollection': {
+        const listOpts = this.listOptions(rt, q);
+        const dopts = deleteOptions(q, body);
+        const c = wctx();
+        const r = await storage.list(scope, { ...listOpts, limit: 0 });
+        for (const obj of r.items) {
+          const m = meta(obj);
+          try {
+            await this.storage(rt).delete({ ...c, ...(m.namespace ? { namespace: m.namespace } : {}) }, String(m.name), dopts);
+          } catch (err) {
+            if (!isKumoError(err, 'NotFound')) throw err;
+          }
+        }
+        writeObject(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' }, fmt);
+        return;
+      }
+      default:
+        throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+  }
+
+  private listOptions(rt: ResourceType, q: URLSearchParams): Parameters<ResourceStorage['list']>[1] & object {
+    const o: Parameters<ResourceStorage['list']>[1] & object = {};
+    const lm = labelMatcher(q.get('labelSelector'));
+    const fm = fieldMatcher(q.get('fieldSelector'), rt);
+    if (lm) o.labelMatch = lm;
+    if (fm) o.fieldMatch = fm;
+    const limit = q.get('limit');
+    if (limit !== null && limit !== '') {
+      const n = Number(limit);
+      if (!Number.isSafeInteger(n) || n < 0) throw new KumoError('BadRequest', `limit: Invalid value: "${limit}": must be a non-negative integer`);
+      o.limit = n;
+    }
+    const cont = q.get('continue');
+    if (cont) o.continue = cont;
+    const rv = q.get('resourceVersion');
+    if (rv !== null) o.resourceVersion = rv;
+    const match = q.get('resourceVersionMatch');
+    if (match !== null && match !== '') {
+      if (match !== 'Exact' && match !== 'NotOlderThan') throw new KumoError('BadRequest', `resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+      o.resourceVersionMatch = match;
+    }
+    return o;
+  }
+
+  /** JSON merge patch (RFC 7386). Strategic merge is answered as a merge of maps until it lands. */
+  private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') {
+      throw new KumoError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json`);
+    }
+    if (type === 'application/strategic-merge-patch+json' && storage.rt.source === 'crd') {
+      throw new KumoError('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+    }
+    let patch: unknown;
+    try {
+      patch = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!isObject(patch)) throw new KumoError('BadRequest', 'the patch must be a JSON object');
+    const unknown: string[] = [];
+    const result = await storage.guaranteedUpdate(ctx, name, (old) => {
+      const merged = mergePatch(deepCopy(old), patch) as KObject;
+      const pm = isObject(patch.metadata) ? patch.metadata : {};
+      if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(old).resourceVersion) {
+        throw new KumoError('Conflict', `Operation cannot be fulfilled on ${storage.rt.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      unknown.push(...this.opts.schema.normalize(storage.rt, merged));
+      const om = meta(old);
+      const nm = meta(merged);
+      nm.uid = om.uid;
+      nm.creationTimestamp = om.creationTimestamp;
+      nm.resourceVersion = om.resourceVersion;
+      if (storage.rt.subresources.status) {
+        if (sub === 'status') {
+          const keep = deepCopy(old);
+          keep.status = merged.status;
+          return keep;
+        }
+        merged.status = old.status;
+      }
+      if (om.generation !== undefined) {
+        const changed = Object.keys({ ...old, ...merged }).some((k) => k !== 'metadata' && k !== 'status' && JSON.stringify(old[k]) !== JSON.stringify(merged[k]));
+        nm.generation = changed ? om.generation + 1 : om.generation;
+      }
+      return merged;
+    });
+    if (unknown.length > 0 && ctx.fieldValidation === 'Strict') {
+      // Kubernetes rejects before writing; the patch path reports after the fact only in Warn mode.
+      throw new KumoError('BadRequest', `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    }
+    if (ctx.fieldValidation !== 'Ignore') for (const f of unknown) ctx.warnings?.push(`unknown field "${f}"`);
+    return result;
+  }
+
+  private async checkNamespace(rt: ResourceType, scope: Scope, verb: 'create' | 'update'): Promise<void> {
+    if (!rt.namespaced || verb !== 'create' || scope.namespace === undefined) return;
+    let ns: KObject;
+    try {
+      ns = await this.storage(this.namespaceRt).get({ cluster: scope.cluster }, scope.namespace);
+    } catch (err) {
+      if (isKumoError(err, 'NotFound')) throw new KumoError('NotFound', `namespaces "${scope.namespace}" not found`, { name: scope.namespace, kind: 'namespaces' });
+      throw err;
+    }
+    if (meta(ns).deletionTimestamp !== undefined) {
+      throw new KumoError('Forbidden', `unable to create new content in namespace ${scope.namespace} because it is being terminated`, {
+        causes: [{ reason: 'NamespaceTerminating', field: 'metadata.namespace', message: `namespace ${scope.namespace} is being terminated` }],
+      });
+    }
+  }
+
+  /**
+   * Namespace deletion: the namespace turns Terminating, everything in it is deleted, then the
+   * namespace itself goes (kube's namespace controller, run in process).
+   */
+  private async deleteNamespace(ctx: WriteContext, name: string, opts: DeleteOptions): Promise<KObject> {
+    const storage = this.storage(this.namespaceRt);
+    const scope: Scope = { cluster: ctx.cluster };
+    const ns = await storage.get(scope, name);
+    if (opts.preconditions?.uid !== undefined && opts.preconditions.uid !== meta(ns).uid) {
+      throw new KumoError('Conflict', `Operation cannot be fulfilled on namespaces "${name}": Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${String(meta(ns).uid)}`);
+    }
+    if (ctx.dryRun) return ns;
+    const marked = await storage.guaranteedUpdate({ cluster: ctx.cluster }, name, (old) => {
+      const m = meta(old);
+      if (m.deletionTimestamp === undefined) {
+        m.deletionTimestamp = rfc3339(this.opts.now ? this.opts.now() : new Date());
+        m.deletionGracePeriodSeconds = 0;
+      }
+      const status = isObject(old.status) ? old.status : {};
+      status.phase = 'Terminating';
+      old.status = status;
+      return old;
+    });
+    const p = this.emptyNamespace(ctx.cluster, name).finally(() => this.cleanups.delete(p));
+    this.cleanups.add(p);
+    return marked;
+  }
+
+  private async emptyNamespace(cluster: LogicalCluster, name: string): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      let remaining = 0;
+      for (const { rt } of this.served) {
+        if (!rt.namespaced) continue;
+        const s = this.storage(rt);
+        const items = (await s.list({ cluster, namespace: name })).items;
+        remaining += items.length;
+        for (const obj of items) {
+          try {
+            await s.delete({ cluster, namespace: name }, String(meta(obj).name), { propagationPolicy: 'Background' });
+          } catch (err) {
+            if (!isKumoError(err, 'NotFound')) throw err;
+          }
+        }
+      }
+      if (remaining === 0) {
+        const s = this.storage(this.namespaceRt);
+        try {
+          const ns = await s.get({ cluster }, name);
+          await s.guaranteedUpdate({ cluster }, name, (old) => {
+            const m = meta(old);
+            m.finalizers = (m.finalizers ?? []).filter((f) => f !== 'kubernetes');
+            if ((m.finalizers ?? []).length === 0) delete m.finalizers;
+            return old;
+          });
+          if ((meta(ns).finalizers ?? []).filter((f) => f !== 'kubernetes').length === 0) {
+            await s.delete({ cluster }, name, {}).catch((err: unknown) => {
+              if (!isKumoError(err, 'NotFound')) throw err;
+            });
+          }
+        } catch (err) {
+          if (!isKumoError(err, 'NotFound')) throw err;
+        }
+        return;
+      }
+      // Objects with finalizers of their own need their controllers; look again shortly.
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Waits for background work (namespace cleanup) — for shutdown and tests. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.cleanups]);
+  }
+}
+
+function gv(rt: ResourceType): string {
+  return rt.group === '' ? rt.version : `${rt.group}/${rt.version}`;
+}
+
+function successStatus(rt: ResourceType, obj: KObject): Record<string, unknown> {
+  const m = meta(obj);
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: m.name, group: rt.group, kind: rt.plural, uid: m.uid } };
+}
+
+function responseFormat(req: http.IncomingMessage, info: RequestInfo): ResponseFormat {
+  const accept = req.headers.accept ?? '';
+  const yaml = /application\/yaml/.test(accept) && !/application\/json/.test(accept);
+  const f: ResponseFormat = { mediaType: yaml ? 'application/yaml' : 'application/json' };
+  if (queryBool(info.query.getAll('pretty'))) f.pretty = true;
+  return f;
+}
+
+function dryRun(q: URLSearchParams): boolean {
+  const v = q.getAll('dryRun');
+  if (v.length === 0) return false;
+  for (const x of v) if (x !== 'All') throw new KumoError('BadRequest', `dryRun: Unsupported value: "${x}": supported values: "All"`);
+  return true;
+}
+
+function fieldValidation(q: URLSearchParams): 'Strict' | 'Warn' | 'Ignore' {
+  const v = q.get('fieldValidation');
+  if (v === null || v === '') return 'Warn';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw new KumoError('BadRequest', `fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+}
+
+function decodeBody(req: http.IncomingMessage, body: Buffer): KObject {
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
+  if (type.includes('protobuf')) {
+    throw new KumoError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  }
+  let v: unknown;
+  try {
+    v = type === 'application/yaml' ? YAML.parse(body.toString('utf8')) : JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new KumoError('BadRequest', `the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isObject(v)) throw new KumoError('BadRequest', 'the body of the request must be a JSON object');
+  return v;
+}
+
+function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
+  const o: DeleteOptions = {};
+  let b: Record<string, unknown> = {};
+  if (body.length > 0) {
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (isObject(parsed)) b = parsed;
+    } catch {
+      throw new KumoError('BadRequest', 'the DeleteOptions in the request body could not be decoded');
+    }
+  }
+  const policy = q.get('propagationPolicy') ?? (typeof b.propagationPolicy === 'string' ? b.propagationPolicy : undefined);
+  if (policy !== undefined && policy !== null) {
+    if (policy !== 'Foreground' && policy !== 'Background' && policy !== 'Orphan') {
+      throw new KumoError('Invalid', `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, {
+        causes: [{ field: 'propagationPolicy', reason: 'FieldValueNotSupported', message: `Unsupported value: "${policy}"` }],
+      });
+    }
+    o.propagationPolicy = policy;
+  } else if (q.get('orphanDependents') === 'true' || b.orphanDependents === true) {
+    o.propagationPolicy = 'Orphan';
+  }
+  if (isObject(b.preconditions)) {
+    const p = b.preconditions;
+    o.preconditions = {};
+    if (typeof p.uid === 'string') o.preconditions.uid = p.uid;
+    if (typeof p.resourceVersion === 'string') o.preconditions.resourceVersion = p.resourceVersion;
+  }
+  if (Array.isArray(b.dryRun) && b.dryRun.includes('All')) o.dryRun = true;
+  return o;
+}
+
+function prepareNamespace(obj: KObject): void {
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  spec.finalizers = ['kubernetes'];
+  obj.spec = spec;
+  obj.status = { phase: 'Active' };
+}
+
+/** Fields of metadata a client may not change on update. */
+function immutableMetaCauses(obj: KObject, old: KObject | undefined): ErrorCause[] {
+  if (!old) return [];
+  const m = meta(obj);
+  const o = meta(old);
+  const causes: ErrorCause[] = [];
+  if (m.namespace !== o.namespace) causes.push({ field: 'metadata.namespace', reason: 'FieldValueInvalid', message: 'field is immutable' });
+  return causes;
+}
+
+/** RFC 7386 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const out: Record<string, unknown> = isObject(target) ? target : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
