@@ -3,7 +3,7 @@
 // and schemas that follow the structural rules (types everywhere, list-map keys required or defaulted).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { builtinResourceTypes, flavors } from './index.js';
+import { builtinResourceTypes, flavors, tokenRequestSchema } from './index.js';
 import type { JSONSchemaProps, KObject, ResourceType } from './types.js';
 import { DEFAULT_VERBS, groupVersion } from './types.js';
 
@@ -201,6 +201,32 @@ describe('builtinResourceTypes', () => {
       });
     });
   }
+});
+
+describe('shared definitions (x-kumo-ref)', () => {
+  /** The schema without descriptions: what must agree between uses of one definition name. */
+  function shape(s: JSONSchemaProps): unknown {
+    return JSON.parse(JSON.stringify(s, (k, v: unknown) => (k === 'description' ? undefined : v)));
+  }
+
+  it('gives one shape to each definition name, named as upstream names it', () => {
+    const seen = new Map<string, { shape: unknown; where: string }>();
+    const roots: [string, JSONSchemaProps][] = [...all.map((rt): [string, JSONSchemaProps] => [id(rt), rt.schema]), ['TokenRequest', tokenRequestSchema()]];
+    for (const [where, root] of roots) {
+      for (const [path, s] of nodes(root)) {
+        const name = s['x-kumo-ref'];
+        if (name === undefined) continue;
+        assert.match(name, /^io\.k8s\.[a-z0-9.-]+\.[A-Z][A-Za-z0-9]*$/, name);
+        const prev = seen.get(name);
+        if (prev) assert.deepEqual(shape(s), prev.shape, `${name} differs between ${prev.where} and ${where} ${path}`);
+        else seen.set(name, { shape: shape(s), where: `${where} ${path}` });
+      }
+    }
+    for (const n of ['ObjectMeta', 'Condition', 'LabelSelector', 'OwnerReference', 'ManagedFieldsEntry']) {
+      assert.ok(seen.has(`io.k8s.apimachinery.pkg.apis.meta.v1.${n}`), n);
+    }
+    assert.ok(seen.has('io.k8s.api.core.v1.ObjectReference'));
+  });
 });
 
 describe('flavors', () => {

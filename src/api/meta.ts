@@ -5,6 +5,17 @@
 import { arr, bool, int64, map, obj, str, time } from './schema/dsl.js';
 import type { JSONSchemaProps } from './types.js';
 
+export const META_V1 = 'io.k8s.apimachinery.pkg.apis.meta.v1';
+export const CORE_V1 = 'io.k8s.api.core.v1';
+
+/**
+ * Marks a schema as a shared definition published in OpenAPI under `name` (upstream's definition
+ * name, so `kubectl explain` shows the same type names) and referred to by `$ref`.
+ */
+export function named<T extends JSONSchemaProps>(name: string, s: T): T {
+  return { ...s, 'x-kumo-ref': name };
+}
+
 /**
  * A list whose items are identified by `keys` (`x-kubernetes-list-type: map`) without a strategic
  * merge patch strategy — for upstream fields tagged `+listType=map` but not `+patchStrategy`.
@@ -24,7 +35,7 @@ export function atomicObj(properties: Record<string, JSONSchemaProps>, extra: Om
 }
 
 export function ownerReference(): JSONSchemaProps {
-  return atomicObj(
+  return named(`${META_V1}.OwnerReference`, atomicObj(
     {
       apiVersion: str({ description: 'API version of the referent.' }),
       kind: str({ description: 'Kind of the referent.' }),
@@ -39,11 +50,11 @@ export function ownerReference(): JSONSchemaProps {
       description: 'OwnerReference identifies an owning object in the same namespace (or a cluster-scoped one).',
       required: ['apiVersion', 'kind', 'name', 'uid'],
     },
-  );
+  ));
 }
 
 export function managedFieldsEntry(): JSONSchemaProps {
-  return obj(
+  return named(`${META_V1}.ManagedFieldsEntry`, obj(
     {
       manager: str({ description: 'Identifier of the workflow managing these fields.' }),
       operation: str({ description: 'The operation that caused this entry: "Apply" or "Update".' }),
@@ -54,12 +65,12 @@ export function managedFieldsEntry(): JSONSchemaProps {
       subresource: str({ description: 'Name of the subresource used to update the object, empty for the main resource.' }),
     },
     { description: 'ManagedFieldsEntry records the fields a manager owns (server-side apply).' },
-  );
+  ));
 }
 
 /** metav1.ObjectMeta. */
 export function objectMeta(): JSONSchemaProps {
-  return obj(
+  return named(`${META_V1}.ObjectMeta`, obj(
     {
       name: str({ description: 'Name must be unique within a namespace; it cannot be updated.' }),
       generateName: str({ description: 'Prefix the server uses to generate a unique name when name is not given.' }),
@@ -85,12 +96,12 @@ export function objectMeta(): JSONSchemaProps {
       managedFields: arr(managedFieldsEntry(), { atomic: true, description: 'Which manager owns which fields (server-side apply).' }),
     },
     { description: 'Standard object metadata.' },
-  );
+  ));
 }
 
 /** metav1.ListMeta. */
 export function listMeta(): JSONSchemaProps {
-  return obj(
+  return named(`${META_V1}.ListMeta`, obj(
     {
       selfLink: str({ description: 'Deprecated: a legacy read-only field that is no longer populated.' }),
       resourceVersion: str({ description: 'The revision the list was read at; start a watch from here.' }),
@@ -98,7 +109,7 @@ export function listMeta(): JSONSchemaProps {
       remainingItemCount: int64({ description: 'Number of items after this page (an estimate when a selector is used).' }),
     },
     { description: 'Standard list metadata.' },
-  );
+  ));
 }
 
 // metav1.Condition's validation, as upstream declares it on the Go type.
@@ -107,7 +118,7 @@ const CONDITION_REASON_PATTERN = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
 
 /** metav1.Condition. */
 export function condition(): JSONSchemaProps {
-  return obj(
+  return named(`${META_V1}.Condition`, obj(
     {
       type: str({ description: 'Type of condition in CamelCase, e.g. Ready.', maxLength: 316, pattern: CONDITION_TYPE_PATTERN }),
       status: str({ description: 'Status of the condition: True, False or Unknown.', enum: ['True', 'False', 'Unknown'] }),
@@ -120,7 +131,7 @@ export function condition(): JSONSchemaProps {
       description: 'Condition is one aspect of the current state of an object.',
       required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
     },
-  );
+  ));
 }
 
 /** `conditions` as built-in kinds declare it: a list keyed by type, strategic-merged by type. */
@@ -130,28 +141,28 @@ export function conditions(description = 'The latest observations of the object\
 
 /** metav1.LabelSelector. */
 export function labelSelector(): JSONSchemaProps {
-  return atomicObj(
+  return named(`${META_V1}.LabelSelector`, atomicObj(
     {
       matchLabels: map(str(), { description: 'Each key=value pair must match (ANDed with matchExpressions).' }),
       matchExpressions: arr(
-        obj(
+        named(`${META_V1}.LabelSelectorRequirement`, obj(
           {
             key: str({ description: 'The label key the requirement applies to.' }),
             operator: str({ description: 'One of In, NotIn, Exists and DoesNotExist.' }),
             values: arr(str(), { atomic: true, description: 'Values for In and NotIn (non-empty); empty for Exists and DoesNotExist.' }),
           },
           { description: 'A label requirement.', required: ['key', 'operator'] },
-        ),
+        )),
         { atomic: true, description: 'Label requirements, ANDed.' },
       ),
     },
     { description: 'A label query over a set of objects; an empty selector matches everything, a null one nothing.' },
-  );
+  ));
 }
 
 /** core/v1 ObjectReference. */
 export function objectReference(): JSONSchemaProps {
-  return atomicObj(
+  return named(`${CORE_V1}.ObjectReference`, atomicObj(
     {
       kind: str({ description: 'Kind of the referent.' }),
       namespace: str({ description: 'Namespace of the referent.' }),
@@ -162,12 +173,15 @@ export function objectReference(): JSONSchemaProps {
       fieldPath: str({ description: 'A piece of the object, e.g. spec.containers{name}, instead of the whole object.' }),
     },
     { description: 'ObjectReference contains enough information to inspect or modify the referred object.' },
-  );
+  ));
 }
 
 /** core/v1 LocalObjectReference. */
 export function localObjectReference(): JSONSchemaProps {
-  return atomicObj({ name: str({ description: 'Name of the referent in the same namespace.', default: '' }) }, {
-    description: 'A reference to an object in the same namespace.',
-  });
+  return named(
+    `${CORE_V1}.LocalObjectReference`,
+    atomicObj({ name: str({ description: 'Name of the referent in the same namespace.', default: '' }) }, {
+      description: 'A reference to an object in the same namespace.',
+    }),
+  );
 }

@@ -1,7 +1,7 @@
 // authentication.k8s.io/v1 TokenRequest: the body of a ServiceAccount's `token` subresource
 // (POST …/serviceaccounts/<name>/token, what `kubectl create token` sends). Not a served resource type:
 // it is never stored, so it is exported as a schema, not a ResourceType.
-import { objectMeta } from '../meta.js';
+import { named, objectMeta } from '../meta.js';
 import { arr, int64, obj, str, time } from '../schema/dsl.js';
 import type { JSONSchemaProps } from '../types.js';
 
@@ -10,13 +10,15 @@ export const TOKEN_REQUEST_GVK = { group: 'authentication.k8s.io', version: 'v1'
 /** Default and bounds of spec.expirationSeconds (kube-apiserver: default 1h, at least 10 minutes). */
 export const TOKEN_EXPIRATION = { defaultSeconds: 3600, minSeconds: 600, maxSeconds: 2 ** 32 } as const;
 
+const AUTHN_V1 = 'io.k8s.api.authentication.v1';
+
 export function tokenRequestSchema(): JSONSchemaProps {
-  return obj(
+  return named(`${AUTHN_V1}.TokenRequest`, obj(
     {
       apiVersion: str({ description: 'APIVersion defines the versioned schema of this representation of an object.' }),
       kind: str({ description: 'Kind is a string value representing the REST resource this object represents.' }),
       metadata: objectMeta(),
-      spec: obj(
+      spec: named(`${AUTHN_V1}.TokenRequestSpec`, obj(
         {
           // Upstream marks audiences required, but kubectl sends `null` when no --audience is given and the
           // server then uses its own audiences; so it is optional here.
@@ -28,7 +30,7 @@ export function tokenRequestSchema(): JSONSchemaProps {
             description: 'Requested lifetime of the token in seconds (default 3600, at least 600); the server may return a different one.',
             default: TOKEN_EXPIRATION.defaultSeconds,
           }),
-          boundObjectRef: obj(
+          boundObjectRef: named(`${AUTHN_V1}.BoundObjectReference`, obj(
             {
               kind: str({ description: 'Kind of the referent: Pod, Secret or Node.' }),
               apiVersion: str({ description: 'API version of the referent.' }),
@@ -36,18 +38,18 @@ export function tokenRequestSchema(): JSONSchemaProps {
               uid: str({ description: 'UID of the referent.' }),
             },
             { description: 'An object the token is bound to; the token is invalid once that object is gone.' },
-          ),
+          )),
         },
         { description: 'The parameters of the requested token.' },
-      ),
-      status: obj(
+      )),
+      status: named(`${AUTHN_V1}.TokenRequestStatus`, obj(
         {
           token: str({ description: 'The opaque bearer token.' }),
           expirationTimestamp: time({ description: 'When the returned token expires.' }),
         },
         { description: 'Filled in by the server: the issued token.', required: ['token', 'expirationTimestamp'] },
-      ),
+      )),
     },
     { description: 'TokenRequest requests a token for a given service account.', required: ['spec'] },
-  );
+  ));
 }

@@ -1,7 +1,7 @@
 // coordination.k8s.io/v1 Lease: leader election and node heartbeats (ARCHITECTURE.md: the runtime's
 // leader election and node agents' renewals go through Leases).
 import type { ErrorCause } from '../../lib/errors.js';
-import { objectMeta } from '../meta.js';
+import { named, objectMeta } from '../meta.js';
 import { defineKind, int, microTime, obj, str } from '../schema/dsl.js';
 import type { ResourceType } from '../types.js';
 import { forbidden, invalid, notSupported, recordAt } from './validation.js';
@@ -18,7 +18,7 @@ export function lease(): ResourceType {
       namespaced: true,
       description: 'Lease defines a lease concept.',
       fields: {
-        spec: obj(
+        spec: named('io.k8s.api.coordination.v1.LeaseSpec', obj(
           {
             holderIdentity: str({ description: 'Identity of the current holder of the lease.' }),
             leaseDurationSeconds: int({ description: 'How long candidates wait after the last observed renewTime before they may take the lease.' }),
@@ -29,7 +29,7 @@ export function lease(): ResourceType {
             preferredHolder: str({ description: 'Signals the holder that a better holder exists and it should give the lease up; needs strategy.' }),
           },
           { description: 'Specification of the Lease.' },
-        ),
+        )),
       },
       printerColumns: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity', description: 'The current holder of the lease.' }],
       strategy: {

@@ -2,11 +2,11 @@
 // events.ts). Schemas follow k8s.io/api core/v1; strategies carry the semantic checks of
 // pkg/apis/core/validation that the schema cannot express (data keys, size limits, immutability).
 import type { ErrorCause } from '../../lib/errors.js';
-import { localObjectReference, mergeList, objectMeta, objectReference } from '../meta.js';
+import { CORE_V1, localObjectReference, mergeList, named, objectMeta, objectReference } from '../meta.js';
 import { arr, bool, bytes, defineKind, map, obj, str, time } from '../schema/dsl.js';
 import type { KObject, ResourceType } from '../types.js';
 import { keyCount, listAt, strAt } from './print.js';
-import { configMapKeyErrors, deepEqual, forbidden, invalid, isRecord, keyPath, recordAt, required, tooLong } from './validation.js';
+import { configMapKeyErrors, deepEqual, forbidden, invalid, isRecord, keyPath, recordAt, required, tooLarge } from './validation.js';
 
 /** ConfigMap and Secret payloads may not exceed 1 MiB (api.MaxSecretSize). */
 export const MAX_DATA_BYTES = 1024 * 1024;
@@ -38,7 +38,7 @@ export function namespace(): ResourceType {
       selectableFields: ['status.phase'],
       description: 'Namespace provides a scope for names.',
       fields: {
-        spec: obj(
+        spec: named(`${CORE_V1}.NamespaceSpec`, obj(
           {
             finalizers: arr(str(), {
               atomic: true,
@@ -46,12 +46,12 @@ export function namespace(): ResourceType {
             }),
           },
           { description: 'Spec defines the behavior of the Namespace.' },
-        ),
-        status: obj(
+        )),
+        status: named(`${CORE_V1}.NamespaceStatus`, obj(
           {
             phase: str({ description: 'The current lifecycle phase of the namespace.', enum: ['Active', 'Terminating'] }),
             conditions: arr(
-              obj(
+              named(`${CORE_V1}.NamespaceCondition`, obj(
                 {
                   type: str({ description: 'Type of namespace controller condition.' }),
                   status: str({ description: 'Status of the condition, one of True, False, Unknown.' }),
@@ -60,12 +60,12 @@ export function namespace(): ResourceType {
                   message: str({ description: 'Human-readable message about the last transition.' }),
                 },
                 { description: 'NamespaceCondition contains details about the state of a namespace.', required: ['type', 'status'] },
-              ),
+              )),
               { mapKeys: ['type'], description: 'The latest observations of the namespace\'s state.' },
             ),
           },
           { description: 'Status describes the current status of a Namespace.' },
-        ),
+        )),
       },
       printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'The lifecycle phase of the namespace.' }],
       strategy: {
@@ -140,7 +140,7 @@ export function configMap(): ResourceType {
             total += base64Length(value);
           }
           // kube reports the size of the whole object at the empty path, shown as `[]`.
-          if (total > MAX_DATA_BYTES) errs.push(tooLong('[]', MAX_DATA_BYTES));
+          if (total > MAX_DATA_BYTES) errs.push(tooLarge('[]', MAX_DATA_BYTES));
           errs.push(...immutableData(o, old, ['data', 'binaryData']));
           return errs;
         },
@@ -195,7 +195,7 @@ function validateSecret(o: KObject, old: KObject | undefined): ErrorCause[] {
     for (const msg of configMapKeyErrors(key)) errs.push(invalid(keyPath('data', key), key, msg));
     total += base64Length(value);
   }
-  if (total > MAX_DATA_BYTES) errs.push(tooLong('data', MAX_DATA_BYTES));
+  if (total > MAX_DATA_BYTES) errs.push(tooLarge('data', MAX_DATA_BYTES));
   const type = typeof o['type'] === 'string' ? o['type'] : SecretTypes.Opaque;
   const has = (k: string): boolean => Object.hasOwn(data, k);
   switch (type) {

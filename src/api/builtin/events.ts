@@ -2,7 +2,7 @@
 // legacy recorder use) and events.k8s.io/v1 Event (the newer shape: regarding, note,
 // reportingController, deprecated* fields). Checks follow pkg/apis/core/validation/events.go.
 import type { ErrorCause } from '../../lib/errors.js';
-import { objectMeta, objectReference } from '../meta.js';
+import { CORE_V1, named, objectMeta, objectReference } from '../meta.js';
 import { defineKind, int, microTime, obj, str, time } from '../schema/dsl.js';
 import type { KObject, ResourceType } from '../types.js';
 import { since, strAt } from './print.js';
@@ -12,13 +12,13 @@ const LIMITS = { reportingInstance: 128, action: 128, reason: 128, note: 1024 } 
 const EVENT_TYPES = ['Normal', 'Warning'];
 
 function eventSource(): ReturnType<typeof obj> {
-  return obj(
+  return named(`${CORE_V1}.EventSource`, obj(
     {
       component: str({ description: 'Component from which the event is generated.' }),
       host: str({ description: 'Node name on which the event is generated.' }),
     },
     { description: 'EventSource contains information for an event.' },
-  );
+  ));
 }
 
 /** The parts of either Event shape the printer and the checks need, under core/v1's names. */
@@ -190,13 +190,13 @@ export function coreEvent(): ResourceType {
         count: int({ description: 'The number of times this event has occurred.' }),
         type: str({ description: 'Type of this event (Normal, Warning); new types may be added.' }),
         eventTime: microTime({ description: 'When this event was first observed.' }),
-        series: obj(
+        series: named(`${CORE_V1}.EventSeries`, obj(
           {
             count: int({ description: 'Number of occurrences in this series up to the last heartbeat.' }),
             lastObservedTime: microTime({ description: 'When the last occurrence was observed.' }),
           },
           { description: 'Data about the series this event represents; absent for a singleton event.' },
-        ),
+        )),
         action: str({ description: 'What action was taken or failed regarding the involved object.' }),
         related: objectReference(),
         reportingComponent: str({ description: 'Name of the controller that emitted this event, e.g. kubernetes.io/kubelet.' }),
@@ -256,13 +256,13 @@ export function eventsV1Event(): ResourceType {
       required: ['eventTime'],
       fields: {
         eventTime: microTime({ description: 'When this event was first observed. Required.' }),
-        series: obj(
+        series: named('io.k8s.api.events.v1.EventSeries', obj(
           {
             count: int({ description: 'Number of occurrences in this series up to the last heartbeat.' }),
             lastObservedTime: microTime({ description: 'When the last occurrence was observed.' }),
           },
           { description: 'Data about the series this event represents; absent for a singleton event.', required: ['count', 'lastObservedTime'] },
-        ),
+        )),
         reportingController: str({ description: 'Name of the controller that emitted this event, e.g. kubernetes.io/kubelet. Required for new events.' }),
         reportingInstance: str({ description: 'ID of the controller instance, e.g. kubelet-xyzf. Required for new events; at most 128 characters.' }),
         action: str({ description: 'What action was taken or failed regarding the regarding object; at most 128 characters.' }),

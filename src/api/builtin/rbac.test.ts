@@ -52,9 +52,9 @@ describe('RBAC', () => {
     });
     assert.deepEqual(rt.strategy?.validate?.(o, undefined), []);
     const changed = { ...o, roleRef: { kind: 'Role', name: 'other', apiGroup: 'rbac.authorization.k8s.io' } };
-    assert.deepEqual(rt.strategy?.validate?.(changed, o).map((c) => c.message), [
-      'Invalid value: {"kind":"Role","name":"other","apiGroup":"rbac.authorization.k8s.io"}: cannot change roleRef',
-    ]);
+    const msgs = rt.strategy?.validate?.(changed, o).map((c) => c.message) ?? [];
+    assert.equal(msgs.length, 1);
+    assert.match(msgs[0] ?? '', /^Invalid value: .*"name":"other".*: cannot change roleRef$/);
     const bad: KObject = { roleRef: { kind: 'Pod', name: 'a/b', apiGroup: 'x' }, subjects: [{ kind: 'Robot', name: '' }, { kind: 'ServiceAccount', name: 's', apiGroup: 'x' }] };
     assert.deepEqual(fields(rt.strategy?.validate?.(bad, undefined)), [
       'roleRef.apiGroup',

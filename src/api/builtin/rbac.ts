@@ -1,17 +1,18 @@
 // rbac.authorization.k8s.io/v1 Role, ClusterRole, RoleBinding, ClusterRoleBinding: stored and validated
 // now, enforced by the authorizer in a later issue. Defaulting and checks follow pkg/apis/rbac.
 import type { ErrorCause } from '../../lib/errors.js';
-import { atomicObj, labelSelector, objectMeta } from '../meta.js';
+import { atomicObj, labelSelector, named, objectMeta } from '../meta.js';
 import { arr, defineKind, obj, str } from '../schema/dsl.js';
 import type { KObject, PrinterColumn, ResourceType } from '../types.js';
 import { listAt, since } from './print.js';
 import { deepEqual, invalid, isRecord, notSupported, recordAt, required } from './validation.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const RBAC_V1 = 'io.k8s.api.rbac.v1';
 
 function policyRule(): ReturnType<typeof obj> {
   const list = (description: string) => arr(str(), { atomic: true, description });
-  return obj(
+  return named(`${RBAC_V1}.PolicyRule`, obj(
     {
       verbs: list('Verbs that apply to all resources in this rule; "*" means all.'),
       apiGroups: list('API groups of the resources; "" is the core group, "*" means all.'),
@@ -20,7 +21,7 @@ function policyRule(): ReturnType<typeof obj> {
       nonResourceURLs: list('Partial URLs a user may access (ClusterRoles only), e.g. /healthz; "*" as the last segment matches a prefix.'),
     },
     { description: 'PolicyRule describes actions allowed on resources or non-resource URLs.', required: ['verbs'] },
-  );
+  ));
 }
 
 function rules(): ReturnType<typeof arr> {
@@ -29,7 +30,7 @@ function rules(): ReturnType<typeof arr> {
 
 function subjects(): ReturnType<typeof arr> {
   return arr(
-    obj(
+    named(`${RBAC_V1}.Subject`, obj(
       {
         kind: str({ description: 'Kind of object being referenced: User, Group or ServiceAccount.' }),
         apiGroup: str({ description: 'API group of the subject: "" for ServiceAccount, rbac.authorization.k8s.io for User and Group.' }),
@@ -37,20 +38,20 @@ function subjects(): ReturnType<typeof arr> {
         namespace: str({ description: 'Namespace of a ServiceAccount subject.' }),
       },
       { description: 'Subject references a user, a group or a service account.', required: ['kind', 'name'], 'x-kubernetes-map-type': 'atomic' },
-    ),
+    )),
     { atomic: true, description: 'References to the objects the role applies to.' },
   );
 }
 
 function roleRef(): ReturnType<typeof atomicObj> {
-  return atomicObj(
+  return named(`${RBAC_V1}.RoleRef`, atomicObj(
     {
       apiGroup: str({ description: 'API group of the referenced role.' }),
       kind: str({ description: 'Kind of the referenced role: Role or ClusterRole.' }),
       name: str({ description: 'Name of the referenced role.' }),
     },
     { description: 'The role being bound; it cannot be changed.', required: ['apiGroup', 'kind', 'name'] },
-  );
+  ));
 }
 
 /** path-segment names (ValidatePathSegmentName), the rule RBAC names and roleRef.name follow. */
@@ -187,7 +188,7 @@ export function clusterRole(): ResourceType {
       description: 'ClusterRole is a cluster-level set of PolicyRules that a RoleBinding or ClusterRoleBinding grants.',
       fields: {
         rules: rules(),
-        aggregationRule: obj(
+        aggregationRule: named(`${RBAC_V1}.AggregationRule`, obj(
           {
             clusterRoleSelectors: arr(labelSelector(), {
               atomic: true,
@@ -195,7 +196,7 @@ export function clusterRole(): ResourceType {
             }),
           },
           { description: 'How to build the rules of this ClusterRole from others; if set, rules are controller-managed.' },
-        ),
+        )),
       },
       printerColumns: [CREATED_AT],
       strategy: {

@@ -1,35 +1,13 @@
-// Field errors for the semantic checks of built-in kinds (Strategy.validate), worded like
-// k8s.io/apimachinery's field.Error so Status causes read as kube-apiserver's do.
+// Helpers for the semantic checks of built-in kinds (Strategy.validate). Causes come from
+// schema/field.ts, worded like k8s.io/apimachinery's field.Error so Status causes read as kube's do.
 import type { ErrorCause } from '../../lib/errors.js';
+import { CauseReason, errorBody, invalid } from '../schema/field.js';
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === undefined) return 'null';
-  return JSON.stringify(value) ?? 'null';
-}
+export { forbidden, invalid, notSupported, required } from '../schema/field.js';
 
-export function invalid(field: string, value: unknown, detail: string): ErrorCause {
-  return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${show(value)}: ${detail}` };
-}
-
-export function required(field: string, detail = ''): ErrorCause {
-  return { field, reason: 'FieldValueRequired', message: detail ? `Required value: ${detail}` : 'Required value' };
-}
-
-export function forbidden(field: string, detail: string): ErrorCause {
-  return { field, reason: 'FieldValueForbidden', message: `Forbidden: ${detail}` };
-}
-
-export function notSupported(field: string, value: unknown, supported: string[]): ErrorCause {
-  return {
-    field,
-    reason: 'FieldValueNotSupported',
-    message: `Unsupported value: ${show(value)}: supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}`,
-  };
-}
-
-export function tooLong(field: string, maxBytes: number): ErrorCause {
-  return { field, reason: 'FieldValueTooLong', message: `Too long: may not be more than ${maxBytes} bytes` };
+/** A payload over a byte limit (field.TooLong on a whole map: `may not be more than N bytes`). */
+export function tooLarge(field: string, maxBytes: number): ErrorCause {
+  return { field, reason: CauseReason.TooLong, message: errorBody(CauseReason.TooLong, '', `may not be more than ${maxBytes} bytes`) };
 }
 
 /** `field is immutable` when the value at `path` differs between the two objects (deep comparison). */
@@ -88,6 +66,4 @@ export function configMapKeyErrors(key: string): string[] {
 }
 
 /** field.Path.Key: `data[key]`. */
-export function keyPath(path: string, key: string): string {
-  return `${path}[${key}]`;
-}
+export { key as keyPath } from '../schema/field.js';
