@@ -51,3 +51,17 @@ describe('CustomResourceDefinition', () => {
     assert.deepEqual((rt.strategy?.validate?.(o, undefined) ?? []).map((c) => c.field), ['metadata.name', 'spec.versions', 'spec.preserveUnknownFields']);
   });
 });
+
+describe('CustomResourceDefinition update', () => {
+  it('does not edit the stored object\'s status when it records a new storage version', () => {
+    const rt = customResourceDefinition();
+    const old = crd();
+    old['status'] = { storedVersions: ['v1'] };
+    const next = structuredClone(old);
+    next['status'] = old['status']; // the apiserver carries the stored status over by reference
+    ((next['spec'] as Record<string, unknown>)['versions'] as Record<string, unknown>[]).forEach((v) => (v['storage'] = v['name'] === 'v1beta1'));
+    rt.strategy?.prepareForUpdate?.(next, old);
+    assert.deepEqual(old['status'], { storedVersions: ['v1'] });
+    assert.deepEqual(next['status'], { storedVersions: ['v1', 'v1beta1'] });
+  });
+});

@@ -130,11 +130,10 @@ function prepare(o: KObject): void {
   // which versions objects may still be stored in.
   const storage = listAt(spec, 'versions').find((v) => isRecord(v) && v['storage'] === true);
   if (isRecord(storage) && typeof storage['name'] === 'string') {
+    // Copies, not edits: on update the status may still be the stored object's own.
     const status = isRecord(o['status']) ? o['status'] : {};
     const stored = Array.isArray(status['storedVersions']) ? (status['storedVersions'] as unknown[]) : [];
-    if (!stored.includes(storage['name'])) stored.push(storage['name']);
-    status['storedVersions'] = stored;
-    o['status'] = status;
+    if (!stored.includes(storage['name'])) o['status'] = { ...status, storedVersions: [...stored, storage['name']] };
   }
 }
 

@@ -19,9 +19,7 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 function setNameLabel(o: KObject): void {
   const meta = o.metadata;
   if (!meta || typeof meta['name'] !== 'string' || meta['name'] === '') return;
-  const labels = isRecord(meta['labels']) ? meta['labels'] : {};
-  labels[NAMESPACE_NAME_LABEL] = meta['name'];
-  meta['labels'] = labels;
+  meta['labels'] = { ...(isRecord(meta['labels']) ? meta['labels'] : {}), [NAMESPACE_NAME_LABEL]: meta['name'] };
 }
 
 export function namespace(): ResourceType {
