@@ -10,8 +10,10 @@ import { ROOT_CLUSTER, resourceKeys, type LogicalCluster } from './keys.js';
 import { validateObjectMetaNames } from './names.js';
 import { deepCopy, isObject, meta, rfc3339 } from './object.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
+import { negotiateInput, negotiateOutput, type OutputNegotiation } from './negotiate.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
-import { ResourceStorage, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
+import { ResourceStorage, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
+import { convertResult, parseIncludeObject, partialObjectMetadata, watchTableEncoder, type HandlerResult, type TableOptions } from './table.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
 
 export interface EngineOptions {
@@ -88,24 +90,27 @@ export class ApiEngine {
       writeError(res, err);
       return true;
     }
-    const fmt = responseFormat(req, info);
+    let fmt: ResponseFormat = { mediaType: 'application/json' };
     try {
       if (info.discovery) {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new KumoError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
-        this.serveDiscovery(req, res, info, fmt);
+        this.serveDiscovery(req, res, info);
         return true;
       }
       if (!info.isResourceRequest) return false;
-      await this.serveResource(req, res, info, body, fmt);
+      const neg = negotiateOutput(req.headers.accept, { query: info.query, userAgent: req.headers['user-agent'] ?? '', watch: info.verb === 'watch' });
+      fmt = { mediaType: neg.mediaType, pretty: neg.pretty };
+      await this.serveResource(req, res, info, body, fmt, neg);
     } catch (err) {
       writeError(res, err, fmt);
     }
     return true;
   }
 
-  private serveDiscovery(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo, fmt: ResponseFormat): void {
+  private serveDiscovery(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo): void {
     const d = info.discovery;
     if (!d) return;
+    const fmt = responseFormat(req, info);
     if (d.kind === 'api' || d.kind === 'apis') {
       const agg = wantsAggregated(req.headers.accept);
       if (agg) {
@@ -129,7 +134,7 @@ export class ApiEngine {
     return found.rt;
   }
 
-  private async serveResource(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo, body: Buffer, fmt: ResponseFormat): Promise<void> {
+  private async serveResource(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo, body: Buffer, fmt: ResponseFormat, neg: OutputNegotiation): Promise<void> {
     const rt = this.findResource(info);
     const storage = this.storage(rt);
     const q = info.query;
@@ -140,6 +145,16 @@ export class ApiEngine {
     const sub = info.subresource;
     if (sub !== '' && !(sub === 'status' && rt.subresources.status)) throw new KumoError('NotFound', NOT_FOUND);
     const warnings: string[] = [];
+    const tableOpts = (): TableOptions => {
+      const o: TableOptions = { includeObject: parseIncludeObject(q) };
+      if (neg.version) o.version = neg.version;
+      return o;
+    };
+    /** The object as asked for: itself, a Table, or PartialObjectMetadata. */
+    const shape = (result: HandlerResult): unknown => {
+      if (!neg.as) return result.type === 'object' ? result.object : undefined;
+      return convertResult(rt, result, neg.as, tableOpts());
+    };
     const wctx = (): WriteContext => {
       const c: WriteContext = { ...scope, warnings, fieldValidation: fieldValidation(q) };
       if (dryRun(q)) c.dryRun = true;
@@ -148,7 +163,7 @@ export class ApiEngine {
     switch (info.verb) {
       case 'get': {
         const obj = await storage.get(scope, name);
-        writeObject(res, 200, sub === 'status' ? obj : obj, fmt);
+        writeObject(res, 200, shape({ type: 'object', object: obj }), fmt);
         return;
       }
       case 'list': {
@@ -157,7 +172,8 @@ export class ApiEngine {
         const md: Record<string, unknown> = { resourceVersion: r.resourceVersion };
         if (r.continue) md.continue = r.continue;
         if (r.remainingItemCount !== undefined) md.remainingItemCount = r.remainingItemCount;
-        writeObject(res, 200, { apiVersion: gv(rt), kind: rt.listKind, metadata: md, items: r.items }, fmt);
+        if (neg.as) writeObject(res, 200, shape({ type: 'list', items: r.items, metadata: md }), fmt);
+        else writeObject(res, 200, { apiVersion: gv(rt), kind: rt.listKind, metadata: md, items: r.items }, fmt);
         return;
       }
       case 'watch': {
@@ -173,7 +189,19 @@ export class ApiEngine {
         const rv = q.get('resourceVersion');
         if (rv !== null) wopts.resourceVersion = rv;
         if (queryBool(q.getAll('sendInitialEvents'))) wopts.sendInitialEvents = true;
-        await streamWatch(req, res, storage.watch(wopts), { abort, timeoutMs, line: (ev) => watchLine(ev) });
+        let line = (ev: ApiWatchEvent): Buffer => watchLine(ev);
+        if (neg.as === 'Table') {
+          // Per watch: the first table carries the column definitions.
+          const { now: _now, ...watchTableOpts } = tableOpts();
+          const encode = watchTableEncoder(rt, watchTableOpts);
+          line = (ev) => (ev.type === 'ERROR' || ev.type === 'BOOKMARK' ? watchLine(ev) : Buffer.from(JSON.stringify({ type: ev.type, object: encode(ev.object) }) + '\n'));
+        } else if (neg.as === 'PartialObjectMetadata') {
+          const version = neg.version;
+          line = (ev) => (ev.type === 'ERROR' ? watchLine(ev) : watchLine(ev, (o) => partialObjectMetadata(o, version), `pom-${version ?? 'v1'}`));
+        } else if (neg.as) {
+          throw new KumoError('NotAcceptable', `you requested ${neg.as}, but a watch streams single objects`);
+        }
+        await streamWatch(req, res, storage.watch(wopts), { abort, timeoutMs, line });
         return;
       }
       case 'create': {
@@ -427,10 +455,7 @@ function fieldValidation(q: URLSearchParams): 'Strict' | 'Warn' | 'Ignore' {
 }
 
 function decodeBody(req: http.IncomingMessage, body: Buffer): KObject {
-  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
-  if (type.includes('protobuf')) {
-    throw new KumoError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
-  }
+  const type = negotiateInput(req.headers['content-type']);
   let v: unknown;
   try {
     v = type === 'application/yaml' ? YAML.parse(body.toString('utf8')) : JSON.parse(body.toString('utf8'));
