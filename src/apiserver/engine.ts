@@ -5,7 +5,8 @@ import YAML from 'yaml';
 import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import type { Store } from '../store/types.js';
-import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource } from './discovery.js';
+import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource, type SubresourceInfo } from './discovery.js';
+import { issueServiceAccountToken, type TokenSigner } from './satoken.js';
 import { ROOT_CLUSTER, resourceKeys, type LogicalCluster } from './keys.js';
 import { validateObjectMetaNames } from './names.js';
 import { deepCopy, isObject, meta, rfc3339 } from './object.js';
@@ -25,6 +26,8 @@ export interface EngineOptions {
   /** Watch timeout bounds (kube: --min-request-timeout 1800 s, randomized up to 2×). */
   minWatchTimeoutSeconds?: number;
   now?: () => Date;
+  /** Signs ServiceAccount tokens (the `serviceaccounts/<name>/token` subresource); absent: not served. */
+  tokenSigner?: TokenSigner;
 }
 
 /** The namespaces every logical cluster starts with. */
@@ -39,7 +42,8 @@ export class ApiEngine {
   private readonly cleanups = new Set<Promise<void>>();
 
   constructor(private readonly opts: EngineOptions) {
-    this.served = opts.resourceTypes.map((rt) => ({ rt, subresources: subresourcesOf(rt) }));
+    const token: SubresourceInfo = { name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } };
+    this.served = opts.resourceTypes.map((rt) => ({ rt, subresources: subresourcesOf(rt, isServiceAccount(rt) && opts.tokenSigner ? [token] : []) }));
     const ns = opts.resourceTypes.find((rt) => rt.group === '' && rt.plural === 'namespaces');
     if (!ns) throw new Error('the Namespace kind must be served');
     this.namespaceRt = ns;
@@ -143,6 +147,14 @@ export class ApiEngine {
     const scope: Scope = { cluster: info.logicalCluster };
     if (rt.namespaced && info.namespace !== '') scope.namespace = info.namespace;
     const sub = info.subresource;
+    if (sub === 'token' && isServiceAccount(rt) && this.opts.tokenSigner && info.verb === 'create') {
+      const sa = await storage.get(scope, name);
+      const request = decodeBody(req, body);
+      if (request.kind !== undefined && request.kind !== 'TokenRequest') throw new KumoError('BadRequest', `expected a TokenRequest, got ${String(request.kind)}`);
+      const out = await issueServiceAccountToken(this.opts.tokenSigner, sa, request, this.opts.now ? this.opts.now() : new Date());
+      writeObject(res, 201, out, fmt);
+      return;
+    }
     if (sub !== '' && !(sub === 'status' && rt.subresources.status)) throw new KumoError('NotFound', NOT_FOUND);
     const warnings: string[] = [];
     const tableOpts = (): TableOptions => {
@@ -421,6 +433,10 @@ export class ApiEngine {
   async idle(): Promise<void> {
     await Promise.allSettled([...this.cleanups]);
   }
+}
+
+function isServiceAccount(rt: ResourceType): boolean {
+  return rt.group === '' && rt.plural === 'serviceaccounts';
 }
 
 function gv(rt: ResourceType): string {

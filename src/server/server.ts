@@ -2,6 +2,7 @@
 // PKI → HTTPS listener → admin kubeconfig. Stops in reverse: listener (drain in-flight requests, grace
 // timeout) → compactor (grace timeout) → store → lock.
 // Signals are the caller's business (the CLI): this module only exposes start and stop.
+import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import type { Logger } from 'pino';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
 import { ApiEngine } from '../apiserver/engine.js';
+import { createTokenSigner, generateServiceAccountKey } from '../apiserver/satoken.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
 import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
@@ -97,7 +99,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     let shuttingDown = false;
     let address = `${listen.host}:${listen.port}`;
-    const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => address });
+    const tokenSigner = await createTokenSigner(loadOrCreateServiceAccountKey(pkiDir));
+    const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => address, tokenSigner });
     await engine.ensureSystemNamespaces();
     const handler = createApiHandler({
       store,
@@ -220,4 +223,17 @@ async function closeServer(srv: https.Server, graceMs: number, log: Logger): Pro
     clearInterval(sweep);
     clearTimeout(timer);
   }
+}
+
+/** The service-account signing key, `DATA/pki/sa.key` (created once, 0600). Replicas must share it. */
+function loadOrCreateServiceAccountKey(pkiDir: string): string {
+  const file = path.join(pkiDir, 'sa.key');
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const pem = generateServiceAccountKey();
+  writeFileAtomic(file, pem, 0o600);
+  return pem;
 }
