@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CauseReason, OMIT, child, duplicate, errorBody, forbidden, goFloat, goQuote, goSyntax, goValue, index, invalid, jsonTypeOf, key, notSupported, required, tooLong, tooMany, typeInvalid } from './field.js';
+import { CauseReason, OMIT, child, duplicate, errorBody, forbidden, goFloat, goFloat64, goQuote, goSyntax, goValue, index, invalid, jsonTypeOf, key, notSupported, required, tooLong, tooMany, typeInvalid } from './field.js';
 
 describe('field paths', () => {
   it('print like field.Path.String()', () => {
@@ -37,6 +37,9 @@ describe('Go value printing', () => {
   it('goQuote, goFloat and goSyntax agree with goValue', () => {
     assert.equal(goQuote('x'), goValue('x'));
     assert.equal(goFloat(2.25), goValue(2.25));
+    // Schema limits are float64: whole numbers print in %e form from 1e6 on, unlike int64 values.
+    assert.deepEqual([10, 123456, 1e7, 0.5].map(goFloat64), ['10', '123456', '1e+07', '0.5']);
+    assert.equal(goFloat(1e7), '10000000');
     assert.equal(goSyntax({ a: [1] }), 'map[string]interface {}{"a":[]interface {}{1}}');
   });
   it('JSON type names as kube-openapi reports them', () => {

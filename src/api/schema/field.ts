@@ -131,17 +131,24 @@ export function goQuote(s: string): string {
 
 /**
  * A JSON number as kube-apiserver prints it: whole numbers decode to int64 and print in full; other
- * numbers are float64 and print with Go's %v (shortest digits, %e form when the exponent is < -4 or
- * >= 6: `1.2345675e+06`).
+ * numbers are float64 and print with Go's %v (see goFloat64).
  */
 export function goFloat(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
+  // JSON integers decode to int64 in kube-apiserver and print in full.
+  if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return BigInt(n).toString();
+  return goFloat64(n);
+}
+
+/** Go's %v of a float64 (schema limits are float64 in kube-openapi: a maximum of 1e7 prints `1e+07`). */
+export function goFloat64(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
   if (n === 0) return Object.is(n, -0) ? '-0' : '0';
   const [mant = '0', expStr = '0'] = n.toExponential().split('e');
   const exp = Number(expStr);
-  // JSON integers decode to int64 in kube-apiserver and print in full.
-  if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return BigInt(n).toString();
+  // strconv's shortest 'g': %e form when the exponent is < -4 or >= 6.
   if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   return String(n);
 }

@@ -13,7 +13,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ErrorCause } from '../../lib/errors.js';
 import type { JSONSchemaProps } from '../types.js';
-import { child, duplicate, goQuote, index, invalid, jsonTypeOf, notSupported, required, tooLong, tooMany, typeInvalid } from './field.js';
+import { child, duplicate, goFloat64, goQuote, index, invalid, jsonTypeOf, notSupported, required, tooLong, tooMany, typeInvalid } from './field.js';
 
 export interface ValidateOptions {
   /**
@@ -442,19 +442,19 @@ function toCauses(root: unknown, errors: ErrorObject[], prefix: string): ErrorCa
         out.push(invalid(field(name), data, `${where} should be at least ${Number(p.limit)} chars long`));
         break;
       case 'maximum':
-        out.push(invalid(field(name), data, `${where} should be less than or equal to ${String(p.limit)}`));
+        out.push(invalid(field(name), data, `${where} should be less than or equal to ${goFloat64(Number(p.limit))}`));
         break;
       case 'exclusiveMaximum':
-        out.push(invalid(field(name), data, `${where} should be less than ${String(p.limit)}`));
+        out.push(invalid(field(name), data, `${where} should be less than ${goFloat64(Number(p.limit))}`));
         break;
       case 'minimum':
-        out.push(invalid(field(name), data, `${where} should be greater than or equal to ${String(p.limit)}`));
+        out.push(invalid(field(name), data, `${where} should be greater than or equal to ${goFloat64(Number(p.limit))}`));
         break;
       case 'exclusiveMinimum':
-        out.push(invalid(field(name), data, `${where} should be greater than ${String(p.limit)}`));
+        out.push(invalid(field(name), data, `${where} should be greater than ${goFloat64(Number(p.limit))}`));
         break;
       case 'multipleOf':
-        out.push(invalid(field(name), data, `${where} should be a multiple of ${String(p.multipleOf)}`));
+        out.push(invalid(field(name), data, `${where} should be a multiple of ${goFloat64(Number(p.multipleOf))}`));
         break;
       case 'maxItems':
         out.push(tooMany(field(name), Array.isArray(data) ? data.length : -1, Number(p.limit)));
