@@ -3,6 +3,8 @@
 import type http from 'node:http';
 import YAML from 'yaml';
 import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
+import { tokenRequestSchema } from '../api/index.js';
+import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOBUF, type OpenAPIOptions, type OpenAPIV3Documents, type ServedDocument } from '../api/openapi/index.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import type { Store } from '../store/types.js';
 import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource, type SubresourceInfo } from './discovery.js';
@@ -101,7 +103,13 @@ export class ApiEngine {
         this.serveDiscovery(req, res, info);
         return true;
       }
-      if (!info.isResourceRequest) return false;
+      if (!info.isResourceRequest) {
+        if (info.path === '/openapi/v2' || info.path === '/openapi/v3' || info.path.startsWith('/openapi/v3/')) {
+          this.serveOpenAPI(req, res, info);
+          return true;
+        }
+        return false;
+      }
       const neg = negotiateOutput(req.headers.accept, { query: info.query, userAgent: req.headers['user-agent'] ?? '', watch: info.verb === 'watch' });
       fmt = { mediaType: neg.mediaType, pretty: neg.pretty };
       await this.serveResource(req, res, info, body, fmt, neg);
@@ -130,6 +138,69 @@ export class ApiEngine {
     const doc = d.kind === 'group' ? apiGroup(this.served, d.group) : d.kind === 'apiVersion' ? apiResourceList(this.served, '', d.version) : apiResourceList(this.served, d.group, d.version);
     if (!doc) throw new KumoError('NotFound', NOT_FOUND);
     writeObject(res, 200, doc, fmt);
+  }
+
+  private openapiCache: { v2: ServedDocument; v2proto?: Buffer; v3: OpenAPIV3Documents } | undefined;
+
+  private openapi(): { v2: ServedDocument; v2proto?: Buffer; v3: OpenAPIV3Documents } {
+    if (!this.openapiCache) {
+      const rts = this.resourceTypes();
+      const sa = rts.find(isServiceAccount);
+      const opts: OpenAPIOptions = { version: 'v1.33.0' };
+      if (sa && this.opts.tokenSigner) {
+        opts.subresources = [{ parent: sa, name: 'token', gvk: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, schema: tokenRequestSchema(), verbs: ['create'] }];
+      }
+      this.openapiCache = { v2: buildOpenAPIV2(rts, opts), v3: buildOpenAPIV3(rts, opts) };
+    }
+    return this.openapiCache;
+  }
+
+  /** `/openapi/v2` (protobuf for client-go, JSON otherwise) and `/openapi/v3[/<group-version>]`. */
+  private serveOpenAPI(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    const docs = this.openapi();
+    const send = (doc: ServedDocument, extra: Record<string, string> = {}): void => {
+      const etag = `"${doc.etag}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { ETag: etag, ...extra });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag, 'Content-Length': Buffer.byteLength(doc.json), Vary: 'Accept', ...extra });
+      res.end(doc.json);
+    };
+    if (info.path === '/openapi/v2') {
+      const accept = req.headers.accept ?? '';
+      if (accept.includes('protobuf')) {
+        const body = (docs.v2proto ??= Buffer.from(encodeOpenAPIV2Proto(docs.v2.doc)));
+        const etag = `"${docs.v2.etag}"`;
+        if (req.headers['if-none-match'] === etag) {
+          res.writeHead(304, { ETag: etag });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, ETag: etag, 'Content-Length': body.length, Vary: 'Accept' });
+        res.end(body);
+        return;
+      }
+      send(docs.v2);
+      return;
+    }
+    if (info.path === '/openapi/v3' || info.path === '/openapi/v3/') {
+      send(docs.v3.root(info.clusterInPath ? `/clusters/${info.logicalCluster}` : ''));
+      return;
+    }
+    const gvPath = info.path.slice('/openapi/v3/'.length);
+    const doc = docs.v3.groupVersions.get(gvPath);
+    if (!doc) throw new KumoError('NotFound', NOT_FOUND);
+    const hash = info.query.get('hash');
+    if (hash !== null && hash !== '' && hash !== doc.etag) {
+      const prefix = info.clusterInPath ? `/clusters/${info.logicalCluster}` : '';
+      res.writeHead(301, { Location: `${prefix}/openapi/v3/${gvPath}?hash=${doc.etag}`, 'Cache-Control': 'no-cache' });
+      res.end();
+      return;
+    }
+    send(doc, hash === doc.etag ? { 'Cache-Control': 'public, immutable' } : { 'Cache-Control': 'no-cache, private' });
   }
 
   private findResource(info: RequestInfo): ResourceType {

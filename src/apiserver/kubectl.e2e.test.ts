@@ -1,0 +1,186 @@
+// End-to-end: the real kumo binary and the real kubectl binaries (1.33 and 1.27), as a user runs them.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
+import { startKumo, type KumoHandle } from '../testing/kumo.js';
+
+const VERSIONS = [33, 27];
+
+/** A request with the admin client certificate from the server's kubeconfig. */
+function api(k: KumoHandle, method: string, p: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const cfg = YAML.parse(fs.readFileSync(k.kubeconfig, 'utf8')) as { users: { user: Record<string, string> }[]; clusters: { cluster: Record<string, string> }[] };
+  const user = cfg.users[0]?.user ?? {};
+  const cluster = cfg.clusters[0]?.cluster ?? {};
+  const b64 = (s: string | undefined): Buffer => Buffer.from(s ?? '', 'base64');
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: k.port,
+        path: p,
+        method,
+        ca: b64(cluster['certificate-authority-data']),
+        cert: b64(user['client-certificate-data']),
+        key: b64(user['client-key-data']),
+        headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): string {
+  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+describe('kubectl against kumo (e2e)', () => {
+  let k: KumoHandle;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-kubectl-e2e-'));
+  before(async () => {
+    k = await startKumo();
+  });
+  after(async () => {
+    await k?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  for (const v of VERSIONS) {
+    describe(`kubectl 1.${v}`, () => {
+      const ns = `e2e-${v}`;
+      before(async () => {
+        const r = await api(k, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      });
+
+      it('discovers resources (api-resources, api-versions)', async () => {
+        const res = ok(await k.kubectl(v, ['api-resources']), 'api-resources');
+        assert.match(res, /^configmaps\s+cm\s+v1\s+true\s+ConfigMap$/m);
+        assert.match(res, /^clusters\s+kc\s+kumo\.dev\/v1alpha1\s+true\s+Cluster$/m);
+        assert.match(res, /^customresourcedefinitions\s+crd,crds\s+apiextensions\.k8s\.io\/v1\s+false\s+CustomResourceDefinition$/m);
+        const versions = ok(await k.kubectl(v, ['api-versions']), 'api-versions');
+        for (const gv of ['v1', 'kumo.dev/v1alpha1', 'rbac.authorization.k8s.io/v1', 'coordination.k8s.io/v1']) assert.ok(versions.split('\n').includes(gv), `${gv} in ${versions}`);
+      });
+
+      it('explains built-in and kumo.dev kinds from the OpenAPI documents', async () => {
+        const cm = ok(await k.kubectl(v, ['explain', 'configmap.data']), 'explain configmap.data');
+        assert.match(cm, /KIND:\s+ConfigMap/);
+        assert.match(cm, /FIELD:\s+data <map\[string\]string>/);
+        const cl = ok(await k.kubectl(v, ['explain', 'clusters.spec.datastore']), 'explain clusters');
+        assert.match(cl, /GROUP:\s+kumo\.dev/);
+        assert.match(cl, /replicas\s+<integer>/);
+      });
+
+      it('creates from a file and reads back in every output format', async () => {
+        const file = path.join(tmp, `cm-${v}.yaml`);
+        fs.writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  labels: {app: web}\ndata:\n  a: "1"\n  b: "2"\n`);
+        assert.match(ok(await k.kubectl(v, ['-n', ns, 'create', '-f', file]), 'create'), /configmap\/web created/);
+        const table = ok(await k.kubectl(v, ['-n', ns, 'get', 'configmaps']), 'get');
+        assert.match(table, /^NAME\s+DATA\s+AGE\nweb\s+2\s+\d+s\n$/);
+        const y = YAML.parse(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', 'web', '-o', 'yaml']), 'get -o yaml')) as { metadata: Record<string, unknown>; data: unknown };
+        assert.equal(y.metadata.name, 'web');
+        assert.match(String(y.metadata.resourceVersion), /^\d+$/);
+        assert.match(String(y.metadata.uid), /^[0-9a-f-]{36}$/);
+        assert.deepEqual(y.data, { a: '1', b: '2' });
+        const j = JSON.parse(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', 'web', '-o', 'json']), 'get -o json')) as { kind: string };
+        assert.equal(j.kind, 'ConfigMap');
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '-o', 'name']), '-o name'), 'configmap/web\n');
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', 'web', '-o', 'jsonpath={.data.b}']), 'jsonpath'), '2');
+        assert.match(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '-o', 'custom-columns=N:.metadata.name,A:.data.a']), 'custom-columns'), /^N\s+A\nweb\s+1\n$/);
+        assert.match(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '-o', 'wide']), 'wide'), /^NAME\s+DATA\s+AGE\nweb\s+2\s+/);
+      });
+
+      it('labels, annotates, selects by label and field, replaces', async () => {
+        ok(await k.kubectl(v, ['-n', ns, 'label', 'cm', 'web', 'tier=front']), 'label');
+        ok(await k.kubectl(v, ['-n', ns, 'annotate', 'cm', 'web', 'note=hello']), 'annotate');
+        await api(k, 'POST', `/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other', labels: { app: 'db' } } });
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '-l', 'tier=front', '-o', 'name']), '-l'), 'configmap/web\n');
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '-l', 'app in (db,cache)', '-o', 'name']), '-l in'), 'configmap/other\n');
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '-l', '!tier', '-o', 'name']), '-l !'), 'configmap/other\n');
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '--field-selector', 'metadata.name!=web', '-o', 'name']), '--field-selector'), 'configmap/other\n');
+        const j = JSON.parse(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', 'web', '-o', 'json']), 'get')) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
+        assert.deepEqual(j.metadata.labels, { app: 'web', tier: 'front' });
+        assert.equal(j.metadata.annotations.note, 'hello');
+        const file = path.join(tmp, `cm-${v}-replace.yaml`);
+        fs.writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: ${ns}\ndata:\n  a: "replaced"\n`);
+        ok(await k.kubectl(v, ['replace', '-f', file]), 'replace');
+        assert.equal(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', 'web', '-o', 'jsonpath={.data.a}']), 'after replace'), 'replaced');
+      });
+
+      it('dry-run=server stores nothing; bad input gets a Status naming the field', async () => {
+        const file = path.join(tmp, `cm-${v}-dry.yaml`);
+        fs.writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dry\n  namespace: ${ns}\n`);
+        assert.match(ok(await k.kubectl(v, ['create', '-f', file, '--dry-run=server']), 'dry-run'), /configmap\/dry created \(server dry run\)/);
+        const r = await k.kubectl(v, ['-n', ns, 'get', 'cm', 'dry']);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /configmaps "dry" not found/);
+        fs.writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n  namespace: ${ns}\n`);
+        const bad = await k.kubectl(v, ['create', '-f', file]);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /ConfigMap "Bad_Name" is invalid: metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+      });
+
+      it('watches (get -w) and sees events in order', async () => {
+        const w = k.kubectl(v, ['-n', ns, 'get', 'cm', '-w', '--output-watch-events', '--request-timeout=4s']);
+        await new Promise((r) => setTimeout(r, 1000));
+        await api(k, 'POST', `/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched' } });
+        await api(k, 'DELETE', `/api/v1/namespaces/${ns}/configmaps/watched`);
+        const r = await w;
+        // EVENT NAME DATA AGE rows, in the order they arrived.
+        const rows = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/).slice(0, 2).join(' '));
+        const idx = (s: string): number => rows.indexOf(s);
+        assert.equal(rows[0], 'EVENT NAME', r.stdout);
+        assert.ok(idx('ADDED web') > 0, r.stdout);
+        assert.ok(idx('ADDED watched') > idx('ADDED web'), r.stdout);
+        assert.ok(idx('DELETED watched') > idx('ADDED watched'), r.stdout);
+      });
+
+      it('get --raw, and delete', async () => {
+        const raw = JSON.parse(ok(await k.kubectl(v, ['get', '--raw', `/api/v1/namespaces/${ns}/configmaps/web`]), '--raw')) as { metadata: { name: string } };
+        assert.equal(raw.metadata.name, 'web');
+        assert.match(ok(await k.kubectl(v, ['-n', ns, 'delete', 'cm', 'web', 'other']), 'delete'), /configmap "web" deleted\nconfigmap "other" deleted/);
+        assert.match(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm']), 'get after delete') + '', /^$/);
+      });
+    });
+  }
+
+  it('pages 1,200 objects with --chunk-size (both kubectl versions)', async () => {
+    const ns = 'chunks';
+    await api(k, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    for (let i = 0; i < 1200; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) => api(k, 'POST', `/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${String(i + j).padStart(4, '0')}` } })),
+      );
+    }
+    for (const v of VERSIONS) {
+      const out = ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', '--chunk-size=100', '-o', 'name']), 'chunked get');
+      const names = out.trim().split('\n');
+      assert.equal(names.length, 1200);
+      assert.equal(new Set(names).size, 1200);
+      assert.equal(names[0], 'configmap/cm-0000');
+      assert.equal(names[1199], 'configmap/cm-1199');
+    }
+  });
+});
