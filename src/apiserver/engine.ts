@@ -9,7 +9,8 @@ import type { KObject, ResourceType } from '../api/types.js';
 import type { Store } from '../store/types.js';
 import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource, type SubresourceInfo } from './discovery.js';
 import { issueServiceAccountToken, type TokenSigner } from './satoken.js';
-import { ROOT_CLUSTER, resourceKeys, type LogicalCluster } from './keys.js';
+import { CRD_CLEANUP_FINALIZER, crdResourceTypes, crdSchemaCauses, crdStatus } from './crds.js';
+import { ROOT_CLUSTER, parseStorageKey, resourceKeys, type LogicalCluster } from './keys.js';
 import { validateObjectMetaNames } from './names.js';
 import { deepCopy, isObject, meta, rfc3339 } from './object.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
@@ -38,10 +39,15 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube
 const NOT_FOUND = 'the server could not find the requested resource';
 
 export class ApiEngine {
+  /** Built-in kinds, served in every logical cluster. */
   private readonly served: ServedResource[];
+  /** Kinds of established CRDs, per logical cluster, per CRD name. */
+  private readonly crdServed = new Map<LogicalCluster, Map<string, ServedResource[]>>();
   private readonly storages = new Map<ResourceType, ResourceStorage>();
   private readonly namespaceRt: ResourceType;
+  private readonly crdRt: ResourceType;
   private readonly cleanups = new Set<Promise<void>>();
+  private readonly withMeta: SchemaOps;
 
   constructor(private readonly opts: EngineOptions) {
     const token: SubresourceInfo = { name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } };
@@ -49,20 +55,163 @@ export class ApiEngine {
     const ns = opts.resourceTypes.find((rt) => rt.group === '' && rt.plural === 'namespaces');
     if (!ns) throw new Error('the Namespace kind must be served');
     this.namespaceRt = ns;
+    const crd = opts.resourceTypes.find((rt) => rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions');
+    if (!crd) throw new Error('the CustomResourceDefinition kind must be served');
+    this.crdRt = crd;
     const schema = opts.schema;
-    const withMeta: SchemaOps = {
+    this.withMeta = {
       normalize: (rt, obj) => schema.normalize(rt, obj),
       validate: (rt, obj, old) => {
         const m = meta(obj);
         const causes: ErrorCause[] = validateObjectMetaNames(old ? { ...m, generateName: undefined } : m, rt);
+        if (rt === this.crdRt) causes.push(...crdSchemaCauses(obj));
         return [...causes, ...immutableMetaCauses(obj, old), ...schema.validate(rt, obj, old)];
       },
     };
-    for (const { rt } of this.served) {
-      const hooks: ConstructorParameters<typeof ResourceStorage>[4] = { checkNamespace: (scope, verb) => this.checkNamespace(rt, scope, verb) };
-      if (opts.now) hooks.now = opts.now;
-      this.storages.set(rt, new ResourceStorage(rt, opts.store, resourceKeys(rt), withMeta, hooks));
+    for (const { rt } of this.served) this.addStorage(rt);
+  }
+
+  private addStorage(rt: ResourceType): ResourceStorage {
+    const hooks: ConstructorParameters<typeof ResourceStorage>[4] = { checkNamespace: (scope, verb) => this.checkNamespace(rt, scope, verb) };
+    if (this.opts.now) hooks.now = this.opts.now;
+    const s = new ResourceStorage(rt, this.opts.store, resourceKeys(rt), this.withMeta, hooks);
+    this.storages.set(rt, s);
+    return s;
+  }
+
+  /** Everything served in a logical cluster: built-in kinds and its established CRDs' kinds. */
+  servedIn(cluster: LogicalCluster): ServedResource[] {
+    const crds = this.crdServed.get(cluster);
+    if (!crds || crds.size === 0) return this.served;
+    return [...this.served, ...[...crds.values()].flat()];
+  }
+
+  // ---- CustomResourceDefinitions -------------------------------------------------------------------
+
+  /**
+   * The CRD loop (apiextensions-apiserver's establishing and finalizing controllers): lists every CRD
+   * of every logical cluster, then watches them; serves the kinds of accepted CRDs, writes their
+   * status, and on deletion removes their objects before letting the CRD go. Runs until `signal`.
+   */
+  async runCrdLoop(signal: AbortSignal, onError: (err: unknown) => void = () => undefined): Promise<void> {
+    const store = this.opts.store;
+    const prefix = resourceKeys(this.crdRt).resourcePrefix;
+    const crdStorage = this.storage(this.crdRt);
+    while (!signal.aborted) {
+      try {
+        let rev = 0;
+        let cont: string | undefined;
+        const seen = new Set<string>();
+        do {
+          const page = await store.list(prefix, { limit: 500, ...(cont ? { continue: cont } : {}) });
+          rev = page.revision;
+          for (const kv of page.kvs) {
+            const parts = parseStorageKey(kv.key);
+            if (!parts) continue;
+            seen.add(`${parts.cluster}/${parts.name}`);
+            await this.reconcileCrd(parts.cluster, parts.name, crdStorage.decode(kv));
+          }
+          cont = page.continue;
+        } while (cont);
+        // CRDs that vanished while no watch ran.
+        for (const [cluster, byName] of this.crdServed) for (const name of [...byName.keys()]) if (!seen.has(`${cluster}/${name}`)) this.unregisterCrd(cluster, name);
+        this.crdSynced = true;
+        for await (const msg of store.watch(prefix, rev, { signal })) {
+          if (msg.kind !== 'events') continue;
+          for (const e of msg.events) {
+            const parts = parseStorageKey(e.kv.key);
+            if (!parts) continue;
+            await this.reconcileCrd(parts.cluster, parts.name, e.type === 'delete' ? null : crdStorage.decode(e.kv));
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        onError(err);
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
+  }
+
+  private crdSynced = false;
+
+  /** True once the CRD loop has loaded every existing CRD. */
+  crdsSynced(): boolean {
+    return this.crdSynced;
+  }
+
+  private unregisterCrd(cluster: LogicalCluster, name: string): void {
+    const byName = this.crdServed.get(cluster);
+    const old = byName?.get(name);
+    if (!byName || !old) return;
+    byName.delete(name);
+    for (const { rt } of old) this.storages.delete(rt);
+    this.openapiCache.delete(cluster);
+  }
+
+  private async reconcileCrd(cluster: LogicalCluster, name: string, crd: KObject | null): Promise<void> {
+    if (crd === null) {
+      this.unregisterCrd(cluster, name);
+      return;
+    }
+    const now = this.opts.now ? this.opts.now() : new Date();
+    const rts = crdResourceTypes(crd);
+    const m = meta(crd);
+    const scope: Scope = { cluster };
+    const crdStorage = this.storage(this.crdRt);
+    if (m.deletionTimestamp !== undefined) {
+      // Delete every object of the kind, then release the CRD.
+      await crdStorage.guaranteedUpdate(scope, name, (old) => ({ ...old, status: crdStatus(old, null, now) })).catch(() => undefined);
+      const registered = this.crdServed.get(cluster)?.get(name);
+      const rt = registered?.[0]?.rt;
+      if (rt) {
+        const s = this.storage(rt);
+        for (const obj of (await s.list({ cluster })).items) {
+          const om = meta(obj);
+          await s.delete({ cluster, ...(om.namespace ? { namespace: om.namespace } : {}) }, String(om.name), {}).catch(() => undefined);
+        }
+      }
+      this.unregisterCrd(cluster, name);
+      await crdStorage
+        .guaranteedUpdate(scope, name, (old) => {
+          const om = meta(old);
+          om.finalizers = (om.finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);
+          if (om.finalizers.length === 0) delete om.finalizers;
+          return old;
+        })
+        .catch(() => undefined);
+      return;
+    }
+    const spec = isObject(crd.spec) ? crd.spec : {};
+    const group = typeof spec.group === 'string' ? spec.group : '';
+    const plural = isObject(spec.names) && typeof spec.names.plural === 'string' ? spec.names.plural : '';
+    let conflict: string | null = null;
+    if (this.served.some((s) => s.rt.group === group && s.rt.plural === plural)) conflict = `"${plural}" is already in use by a built-in resource`;
+    for (const [other, served] of this.crdServed.get(cluster) ?? []) {
+      if (other !== name && served.some((s) => s.rt.group === group && s.rt.plural === plural)) conflict = `"${plural}" is already in use`;
+    }
+    if (conflict === null && rts.length > 0) {
+      let byName = this.crdServed.get(cluster);
+      if (!byName) this.crdServed.set(cluster, (byName = new Map()));
+      const prev = byName.get(name);
+      const same = prev && prev.length === rts.length && prev.every((p, i) => JSON.stringify(p.rt) === JSON.stringify(rts[i]));
+      if (!same) {
+        for (const p of prev ?? []) this.storages.delete(p.rt);
+        byName.set(
+          name,
+          rts.map((rt) => ({ rt, subresources: subresourcesOf(rt) })),
+        );
+        for (const rt of rts) this.addStorage(rt);
+        this.openapiCache.delete(cluster);
+      }
+    }
+    await crdStorage
+      .guaranteedUpdate(scope, name, (old) => {
+        const om = meta(old);
+        if (conflict === null && !(om.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) om.finalizers = [...(om.finalizers ?? []), CRD_CLEANUP_FINALIZER];
+        old.status = crdStatus(old, conflict, now);
+        return old;
+      })
+      .catch(() => undefined);
   }
 
   /** Creates the system namespaces of a logical cluster if missing. */
@@ -83,8 +232,8 @@ export class ApiEngine {
     return s;
   }
 
-  resourceTypes(): ResourceType[] {
-    return this.served.map((s) => s.rt);
+  resourceTypes(cluster: LogicalCluster = ROOT_CLUSTER): ResourceType[] {
+    return this.servedIn(cluster).map((s) => s.rt);
   }
 
   /** Handles discovery and resource requests; false when the path is neither (the caller answers). */
@@ -126,39 +275,42 @@ export class ApiEngine {
     if (d.kind === 'api' || d.kind === 'apis') {
       const agg = wantsAggregated(req.headers.accept);
       if (agg) {
-        const doc = aggregatedDiscovery(this.served, d.kind, agg);
+        const doc = aggregatedDiscovery(this.servedIn(info.logicalCluster), d.kind, agg);
         const text = JSON.stringify(doc);
         res.writeHead(200, { 'Content-Type': aggregatedContentType(agg), 'Content-Length': Buffer.byteLength(text), Vary: 'Accept' });
         res.end(text);
         return;
       }
-      writeObject(res, 200, d.kind === 'api' ? apiVersions(this.opts.serverAddress()) : apiGroupList(this.served), fmt);
+      writeObject(res, 200, d.kind === 'api' ? apiVersions(this.opts.serverAddress()) : apiGroupList(this.servedIn(info.logicalCluster)), fmt);
       return;
     }
-    const doc = d.kind === 'group' ? apiGroup(this.served, d.group) : d.kind === 'apiVersion' ? apiResourceList(this.served, '', d.version) : apiResourceList(this.served, d.group, d.version);
+    const served = this.servedIn(info.logicalCluster);
+    const doc = d.kind === 'group' ? apiGroup(served, d.group) : d.kind === 'apiVersion' ? apiResourceList(served, '', d.version) : apiResourceList(served, d.group, d.version);
     if (!doc) throw new KumoError('NotFound', NOT_FOUND);
     writeObject(res, 200, doc, fmt);
   }
 
-  private openapiCache: { v2: ServedDocument; v2proto?: Buffer; v3: OpenAPIV3Documents } | undefined;
+  private readonly openapiCache = new Map<LogicalCluster, { v2: ServedDocument; v2proto?: Buffer; v3: OpenAPIV3Documents }>();
 
-  private openapi(): { v2: ServedDocument; v2proto?: Buffer; v3: OpenAPIV3Documents } {
-    if (!this.openapiCache) {
-      const rts = this.resourceTypes();
+  private openapi(cluster: LogicalCluster): { v2: ServedDocument; v2proto?: Buffer; v3: OpenAPIV3Documents } {
+    let cached = this.openapiCache.get(cluster);
+    if (!cached) {
+      const rts = this.resourceTypes(cluster);
       const sa = rts.find(isServiceAccount);
       const opts: OpenAPIOptions = { version: 'v1.33.0' };
       if (sa && this.opts.tokenSigner) {
         opts.subresources = [{ parent: sa, name: 'token', gvk: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, schema: tokenRequestSchema(), verbs: ['create'] }];
       }
-      this.openapiCache = { v2: buildOpenAPIV2(rts, opts), v3: buildOpenAPIV3(rts, opts) };
+      cached = { v2: buildOpenAPIV2(rts, opts), v3: buildOpenAPIV3(rts, opts) };
+      this.openapiCache.set(cluster, cached);
     }
-    return this.openapiCache;
+    return cached;
   }
 
   /** `/openapi/v2` (protobuf for client-go, JSON otherwise) and `/openapi/v3[/<group-version>]`. */
   private serveOpenAPI(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-    const docs = this.openapi();
+    const docs = this.openapi(info.logicalCluster);
     const send = (doc: ServedDocument, extra: Record<string, string> = {}): void => {
       const etag = `"${doc.etag}"`;
       if (req.headers['if-none-match'] === etag) {
@@ -204,7 +356,7 @@ export class ApiEngine {
   }
 
   private findResource(info: RequestInfo): ResourceType {
-    const found = this.served.find((s) => s.rt.group === info.apiGroup && s.rt.version === info.apiVersion && s.rt.plural === info.resource);
+    const found = this.servedIn(info.logicalCluster).find((s) => s.rt.group === info.apiGroup && s.rt.version === info.apiVersion && s.rt.plural === info.resource);
     if (!found) throw new KumoError('NotFound', NOT_FOUND);
     return found.rt;
   }
@@ -462,7 +614,7 @@ export class ApiEngine {
   private async emptyNamespace(cluster: LogicalCluster, name: string): Promise<void> {
     for (let round = 0; round < 100; round++) {
       let remaining = 0;
-      for (const { rt } of this.served) {
+      for (const { rt } of this.servedIn(cluster)) {
         if (!rt.namespaced) continue;
         const s = this.storage(rt);
         const items = (await s.list({ cluster, namespace: name })).items;

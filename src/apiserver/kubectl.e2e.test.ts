@@ -166,6 +166,60 @@ describe('kubectl against kumo (e2e)', () => {
     });
   }
 
+  it('serves a CRD once Established: validation, pruning, defaults, printer columns, explain, deletion', async () => {
+    const crd = path.join(tmp, 'crd.yaml');
+    fs.writeFileSync(
+      crd,
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+    - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              cronSpec: {type: string, description: The schedule.}
+              replicas: {type: integer, default: 1, minimum: 0}
+`,
+    );
+    for (const v of VERSIONS) {
+      ok(await k.kubectl(v, ['create', '-f', crd]), 'create crd');
+      ok(await k.kubectl(v, ['wait', '--for=condition=Established', 'crd/crontabs.stable.example.com', '--timeout=20s']), 'wait Established');
+      const ct = path.join(tmp, 'ct.yaml');
+      fs.writeFileSync(ct, 'apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: my-ct}\nspec: {cronSpec: "*/5 * * * *", bogus: 1}\n');
+      const strict = await k.kubectl(v, ['create', '-f', ct]);
+      assert.equal(strict.code, 1);
+      assert.match(strict.stderr, /strict decoding error: unknown field "spec\.bogus"/);
+      ok(await k.kubectl(v, ['create', '-f', ct, '--validate=false']), 'create with pruning');
+      const obj = JSON.parse(ok(await k.kubectl(v, ['get', 'ct', 'my-ct', '-o', 'json']), 'get ct')) as { spec: Record<string, unknown>; metadata: { generation: number } };
+      assert.deepEqual(obj.spec, { cronSpec: '*/5 * * * *', replicas: 1 }, 'unknown field pruned, default applied');
+      assert.equal(obj.metadata.generation, 1);
+      assert.match(ok(await k.kubectl(v, ['get', 'crontabs']), 'get table'), /^NAME\s+SPEC\s+REPLICAS\nmy-ct\s+\*\/5 \* \* \* \*\s+1\n$/);
+      fs.writeFileSync(ct, 'apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: bad}\nspec: {replicas: -1}\n');
+      const invalid = await k.kubectl(v, ['create', '-f', ct]);
+      assert.match(invalid.stderr, /CronTab\.stable\.example\.com "bad" is invalid: spec\.replicas: Invalid value: -1: spec\.replicas in body should be greater than or equal to 0|CronTab "bad" is invalid: spec\.replicas/);
+      assert.match(ok(await k.kubectl(v, ['explain', 'crontab.spec.cronSpec']), 'explain crd'), /The schedule\./);
+      ok(await k.kubectl(v, ['delete', 'crd', 'crontabs.stable.example.com', '--wait=true', '--timeout=20s']), 'delete crd');
+      const gone = await k.kubectl(v, ['get', 'crontabs']);
+      assert.equal(gone.code, 1, gone.stdout);
+    }
+  });
+
   it('pages 1,200 objects with --chunk-size (both kubectl versions)', async () => {
     const ns = 'chunks';
     await api(k, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });

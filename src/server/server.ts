@@ -80,6 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Undo what was set up so far when a later step fails.
   let store: Store | undefined;
   let compactor: Launched | undefined;
+  const controllers: Launched[] = [];
   let server: https.Server | undefined;
   try {
     const stamp = checkFormatVersion(dataDir);
@@ -102,6 +103,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const tokenSigner = await createTokenSigner(loadOrCreateServiceAccountKey(pkiDir));
     const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => address, tokenSigner });
     await engine.ensureSystemNamespaces();
+    // The CRD loop (establishing/finalizing) runs beside the listener; it is in sync before we listen.
+    const crdLoop = launch(
+      { name: 'crd-controller', start: (signal) => engine.runCrdLoop(signal, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'crd controller retrying')) },
+      (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'crd controller failed'),
+    );
+    controllers.push(crdLoop);
+    for (let i = 0; i < 100 && !engine.crdsSynced(); i++) await new Promise((r) => setTimeout(r, 20));
     const handler = createApiHandler({
       store,
       version: versionInfo(readBuildInfo()),
@@ -151,6 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         shuttingDown = true;
         log.info({ graceMs }, 'server stopping');
         await closeServer(srv, graceMs, log);
+        for (const c of controllers.reverse()) await stopRunnable(c, graceMs, log);
         if (runningCompactor !== undefined) await stopRunnable(runningCompactor, graceMs, log);
         try {
           await openStoreRef.close();
@@ -166,6 +175,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     server?.close();
     server?.closeAllConnections();
+    for (const c of controllers.reverse()) await stopRunnable(c, graceMs, log);
     if (compactor !== undefined) await stopRunnable(compactor, graceMs, log);
     await store?.close().catch(() => undefined);
     lock.release();

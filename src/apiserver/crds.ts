@@ -1,0 +1,135 @@
+// CustomResourceDefinitions → served ResourceTypes (what apiextensions-apiserver does inside
+// kube-apiserver): the schema checks a CRD must pass, the ResourceType of each served version, and
+// the status the server writes back (NamesAccepted, Established, Terminating).
+import { objectMeta } from '../api/meta.js';
+import { crdResourceSchema } from '../api/schema/ops.js';
+import { checkStructural } from '../api/schema/structural.js';
+import { DEFAULT_VERBS, type JSONSchemaProps, type KObject, type PrinterColumn, type ResourceType, type ScaleSubresource } from '../api/types.js';
+import type { ErrorCause } from '../lib/errors.js';
+import { isObject, meta, rfc3339 } from './object.js';
+
+export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Schema causes for a CRD's versions (the rest of CRD validation is the kind's strategy). */
+export function crdSchemaCauses(crd: KObject): ErrorCause[] {
+  const causes: ErrorCause[] = [];
+  const spec = isObject(crd.spec) ? crd.spec : {};
+  const names = isObject(spec.names) ? spec.names : {};
+  if (!str(names.kind)) causes.push({ field: 'spec.names.kind', reason: 'FieldValueRequired', message: 'Required value' });
+  const plural = str(names.plural);
+  if (!plural) causes.push({ field: 'spec.names.plural', reason: 'FieldValueRequired', message: 'Required value' });
+  else if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(plural)) {
+    causes.push({ field: 'spec.names.plural', reason: 'FieldValueInvalid', message: `Invalid value: "${plural}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'` });
+  }
+  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') {
+    causes.push({ field: 'spec.scope', reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(spec.scope ?? '')}: supported values: "Cluster", "Namespaced"` });
+  }
+  const versions = Array.isArray(spec.versions) ? spec.versions : [];
+  if (versions.length === 0) causes.push({ field: 'spec.versions', reason: 'FieldValueRequired', message: 'Required value: must have exactly one version marked as storage version' });
+  versions.forEach((v: unknown, i) => {
+    const path = `spec.versions[${i}]`;
+    if (!isObject(v)) return;
+    const schema = isObject(v.schema) && isObject(v.schema.openAPIV3Schema) ? (v.schema.openAPIV3Schema as JSONSchemaProps) : undefined;
+    if (!schema) {
+      causes.push({ field: `${path}.schema.openAPIV3Schema`, reason: 'FieldValueRequired', message: 'Required value: schemas are required' });
+      return;
+    }
+    causes.push(...checkStructural(schema, `${path}.schema.openAPIV3Schema`));
+  });
+  return causes;
+}
+
+/** The ResourceTypes a CRD serves: one per version with `served: true`. */
+export function crdResourceTypes(crd: KObject): ResourceType[] {
+  const spec = isObject(crd.spec) ? crd.spec : {};
+  const names = isObject(spec.names) ? spec.names : {};
+  const group = str(spec.group) ?? '';
+  const kind = str(names.kind) ?? '';
+  const plural = str(names.plural) ?? '';
+  const out: ResourceType[] = [];
+  for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
+    if (!isObject(v) || v.served !== true || !str(v.name)) continue;
+    const openAPI = isObject(v.schema) && isObject(v.schema.openAPIV3Schema) ? (v.schema.openAPIV3Schema as JSONSchemaProps) : { type: 'object' as const, 'x-kubernetes-preserve-unknown-fields': true };
+    const sub = isObject(v.subresources) ? v.subresources : {};
+    const rt: ResourceType = {
+      group,
+      version: String(v.name),
+      kind,
+      listKind: str(names.listKind) ?? `${kind}List`,
+      plural,
+      singular: str(names.singular) ?? kind.toLowerCase(),
+      shortNames: strings(names.shortNames),
+      categories: strings(names.categories),
+      namespaced: spec.scope !== 'Cluster',
+      schema: crdResourceSchema(openAPI, objectMeta()),
+      subresources: {},
+      printerColumns: printerColumns(v.additionalPrinterColumns),
+      selectableFields: Array.isArray(v.selectableFields)
+        ? v.selectableFields.flatMap((f: unknown) => (isObject(f) && typeof f.jsonPath === 'string' ? [f.jsonPath.replace(/^\./, '')] : []))
+        : [],
+      verbs: DEFAULT_VERBS,
+      source: 'crd',
+    };
+    if (isObject(sub.status)) rt.subresources.status = true;
+    if (isObject(sub.scale)) {
+      const sc: ScaleSubresource = { specReplicasPath: str(sub.scale.specReplicasPath) ?? '', statusReplicasPath: str(sub.scale.statusReplicasPath) ?? '' };
+      if (typeof sub.scale.labelSelectorPath === 'string') sc.labelSelectorPath = sub.scale.labelSelectorPath;
+      rt.subresources.scale = sc;
+    }
+    out.push(rt);
+  }
+  return out;
+}
+
+function printerColumns(v: unknown): PrinterColumn[] {
+  if (!Array.isArray(v)) return [];
+  const out: PrinterColumn[] = [];
+  for (const c of v) {
+    if (!isObject(c) || !str(c.name) || !str(c.jsonPath)) continue;
+    const t = c.type;
+    const col: PrinterColumn = {
+      name: String(c.name),
+      type: t === 'integer' || t === 'number' || t === 'boolean' || t === 'date' ? t : 'string',
+      jsonPath: String(c.jsonPath),
+    };
+    if (typeof c.format === 'string') col.format = c.format;
+    if (typeof c.description === 'string') col.description = c.description;
+    if (typeof c.priority === 'number') col.priority = c.priority;
+    out.push(col);
+  }
+  return out;
+}
+
+function setCondition(conditions: Record<string, unknown>[], type: string, status: string, reason: string, message: string, now: Date): Record<string, unknown>[] {
+  const prev = conditions.find((c) => c.type === type);
+  const next = { type, status, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : rfc3339(now), reason, message };
+  return [...conditions.filter((c) => c.type !== type), next];
+}
+
+/** The status the server keeps on a CRD: accepted names and the NamesAccepted/Established/Terminating conditions. */
+export function crdStatus(crd: KObject, conflict: string | null, now: Date): Record<string, unknown> {
+  const status = isObject(crd.status) ? { ...crd.status } : {};
+  const spec = isObject(crd.spec) ? crd.spec : {};
+  let conditions = Array.isArray(status.conditions) ? (status.conditions as Record<string, unknown>[]) : [];
+  if (conflict) {
+    conditions = setCondition(conditions, 'NamesAccepted', 'False', 'NameConflict', conflict, now);
+    conditions = setCondition(conditions, 'Established', 'False', 'NotAccepted', 'not all names are accepted', now);
+  } else {
+    status.acceptedNames = spec.names;
+    conditions = setCondition(conditions, 'NamesAccepted', 'True', 'NoConflicts', 'no conflicts found', now);
+    conditions = setCondition(conditions, 'Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted', now);
+  }
+  if (meta(crd).deletionTimestamp !== undefined) {
+    conditions = setCondition(conditions, 'Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress', now);
+  }
+  status.conditions = conditions;
+  return status;
+}
