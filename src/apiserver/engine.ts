@@ -191,7 +191,7 @@ export class ApiEngine {
     }
     if (conflict === null && rts.length > 0) {
       let byName = this.crdServed.get(cluster);
-      if (!byName) this.crdServed.set(cluster, (byName = new Map()));
+      if (!byName) this.crdServed.set(cluster, (byName = new Map<string, ServedResource[]>()));
       const prev = byName.get(name);
       const same = prev && prev.length === rts.length && prev.every((p, i) => JSON.stringify(p.rt) === JSON.stringify(rts[i]));
       if (!same) {
