@@ -14,6 +14,7 @@ import { ROOT_CLUSTER, parseStorageKey, resourceKeys, type LogicalCluster } from
 import { validateObjectMetaNames } from './names.js';
 import { deepCopy, isObject, meta, rfc3339 } from './object.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
+import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { negotiateInput, negotiateOutput, type OutputNegotiation } from './negotiate.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
 import { ResourceStorage, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
@@ -219,10 +220,22 @@ export class ApiEngine {
     const storage = this.storage(this.namespaceRt);
     for (const name of SYSTEM_NAMESPACES) {
       try {
-        await storage.create({ cluster }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+        await storage.create({ cluster }, prepared({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
       } catch (err) {
         if (!isKumoError(err, 'AlreadyExists')) throw err;
       }
+      await this.ensureDefaultServiceAccount(cluster, name);
+    }
+  }
+
+  /** Every namespace has a `default` ServiceAccount (kube's serviceaccount controller). */
+  private async ensureDefaultServiceAccount(cluster: LogicalCluster, namespace: string): Promise<void> {
+    const sa = this.served.find((s) => isServiceAccount(s.rt));
+    if (!sa) return;
+    try {
+      await this.storage(sa.rt).create({ cluster, namespace }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+    } catch (err) {
+      if (!isKumoError(err, 'AlreadyExists')) throw err;
     }
   }
 
@@ -372,7 +385,7 @@ export class ApiEngine {
     const sub = info.subresource;
     if (sub === 'token' && isServiceAccount(rt) && this.opts.tokenSigner && info.verb === 'create') {
       const sa = await storage.get(scope, name);
-      const request = decodeBody(req, body);
+      const request = decodeBody(req, body, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest' });
       if (request.kind !== undefined && request.kind !== 'TokenRequest') throw new KumoError('BadRequest', `expected a TokenRequest, got ${String(request.kind)}`);
       const out = await issueServiceAccountToken(this.opts.tokenSigner, sa, request, this.opts.now ? this.opts.now() : new Date());
       writeObject(res, 201, out, fmt);
@@ -441,15 +454,16 @@ export class ApiEngine {
       }
       case 'create': {
         if (name !== '' && !isNamespaceObject) throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const input = decodeBody(req, body);
+        const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
         const c = wctx();
         if (isNamespaceObject) prepareNamespace(input);
         const obj = await storage.create(c, input);
+        if (isNamespaceObject && !c.dryRun) await this.ensureDefaultServiceAccount(info.logicalCluster, String(meta(obj).name));
         writeObject(res, 201, obj, fmt, warnings);
         return;
       }
       case 'update': {
-        const input = decodeBody(req, body);
+        const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
         const obj = await storage.update(wctx(), name, input, sub === 'status' ? { subresource: 'status' } : {});
         writeObject(res, 200, obj, fmt, warnings);
         return;
@@ -693,7 +707,9 @@ function fieldValidation(q: URLSearchParams): 'Strict' | 'Warn' | 'Ignore' {
   throw new KumoError('BadRequest', `fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
 }
 
-function decodeBody(req: http.IncomingMessage, body: Buffer): KObject {
+function decodeBody(req: http.IncomingMessage, body: Buffer, defaults?: { apiVersion: string; kind: string }): KObject {
+  // client-go's typed clients (kubectl 1.33's `create configmap` …) send protobuf; decode it to JSON.
+  if (isProtobuf(req.headers['content-type'])) return decodeProtobufObject(body, defaults);
   const type = negotiateInput(req.headers['content-type']);
   let v: unknown;
   try {
@@ -735,6 +751,11 @@ function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
   }
   if (Array.isArray(b.dryRun) && b.dryRun.includes('All')) o.dryRun = true;
   return o;
+}
+
+function prepared(obj: KObject): KObject {
+  prepareNamespace(obj);
+  return obj;
 }
 
 function prepareNamespace(obj: KObject): void {

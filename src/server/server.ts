@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
 import { ApiEngine } from '../apiserver/engine.js';
+import { GarbageCollector } from '../controllers/gc/controller.js';
 import { createTokenSigner, generateServiceAccountKey } from '../apiserver/satoken.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
@@ -109,6 +110,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'crd controller failed'),
     );
     controllers.push(crdLoop);
+    const gc = new GarbageCollector(engine, store, log);
+    controllers.push(launch(gc, (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'garbage collector failed')));
     for (let i = 0; i < 100 && !engine.crdsSynced(); i++) await new Promise((r) => setTimeout(r, 20));
     const handler = createApiHandler({
       store,

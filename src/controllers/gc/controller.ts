@@ -1,0 +1,191 @@
+// The garbage collector (kube-controller-manager's, in process): follows ownerReferences across every
+// kind and logical cluster with ONE store watch over `/registry/`, and applies the decisions of
+// graph.ts — background deletion of orphaned dependents, foreground deletion (`foregroundDeletion`
+// finalizer) and orphaning (`orphan` finalizer).
+import type { Logger } from 'pino';
+import { isKumoError } from '../../lib/errors.js';
+import type { Runnable } from '../../lib/runnable.js';
+import type { ApiEngine } from '../../apiserver/engine.js';
+import { parseStorageKey, type LogicalCluster } from '../../apiserver/keys.js';
+import type { ResourceStorage } from '../../apiserver/rest.js';
+import type { KeyValue, Store } from '../../store/types.js';
+import { decide, OwnerGraph, type Action, type Node } from './graph.js';
+
+const PREFIX = '/registry/';
+
+interface Meta {
+  uid?: unknown;
+  ownerReferences?: unknown;
+  deletionTimestamp?: unknown;
+  finalizers?: unknown;
+}
+
+function nodeOf(kv: KeyValue): Node | null {
+  const parts = parseStorageKey(kv.key);
+  if (!parts) return null;
+  let obj: { metadata?: Meta };
+  try {
+    obj = JSON.parse(kv.value.toString('utf8')) as { metadata?: Meta };
+  } catch {
+    return null;
+  }
+  const m = obj.metadata ?? {};
+  if (typeof m.uid !== 'string') return null;
+  const owners = Array.isArray(m.ownerReferences)
+    ? m.ownerReferences.flatMap((o: unknown) => {
+        const r = o as { uid?: unknown; blockOwnerDeletion?: unknown };
+        return typeof r.uid === 'string' ? [{ uid: r.uid, blockOwnerDeletion: r.blockOwnerDeletion === true }] : [];
+      })
+    : [];
+  const ref: Node['ref'] = { group: parts.group, plural: parts.plural, cluster: parts.cluster, name: parts.name };
+  if (parts.namespace !== undefined) ref.namespace = parts.namespace;
+  return {
+    uid: m.uid,
+    ref,
+    owners,
+    deleting: typeof m.deletionTimestamp === 'string',
+    finalizers: Array.isArray(m.finalizers) ? m.finalizers.filter((f): f is string => typeof f === 'string') : [],
+  };
+}
+
+export class GarbageCollector implements Runnable {
+  readonly name = 'garbage-collector';
+  private readonly graph = new OwnerGraph();
+  private readonly queue = new Set<string>();
+  /** Dependents of owners that were deleted in the foreground are deleted in the foreground too. */
+  private readonly foregroundOwners = new Set<string>();
+  private wake: (() => void) | null = null;
+  /** Counters for metrics and tests. */
+  readonly stats = { deletions: 0, orphaned: 0, finalizersRemoved: 0, errors: 0 };
+
+  constructor(
+    private readonly engine: ApiEngine,
+    private readonly store: Store,
+    private readonly log?: Logger,
+  ) {}
+
+  async start(signal: AbortSignal): Promise<void> {
+    const worker = this.work(signal);
+    while (!signal.aborted) {
+      try {
+        this.graph.clear();
+        let rev = 0;
+        let cont: string | undefined;
+        do {
+          const page = await this.store.list(PREFIX, { limit: 1000, ...(cont ? { continue: cont } : {}) });
+          rev = page.revision;
+          for (const kv of page.kvs) {
+            const n = nodeOf(kv);
+            if (n) this.graph.upsert(n);
+          }
+          cont = page.continue;
+        } while (cont);
+        // Everything may need attention after a (re)list.
+        for (const kv of (await this.store.list(PREFIX, { revision: rev })).kvs) {
+          const n = nodeOf(kv);
+          if (n && (n.owners.length > 0 || n.deleting)) this.enqueue(n.uid);
+        }
+        for await (const msg of this.store.watch(PREFIX, rev, { signal })) {
+          if (msg.kind !== 'events') continue;
+          for (const e of msg.events) this.observe(e.type, e.kv, e.prev);
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        this.stats.errors++;
+        this.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'garbage collector relisting');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    this.wake?.();
+    await worker;
+  }
+
+  private observe(type: 'create' | 'update' | 'delete', kv: KeyValue, prev: KeyValue | undefined): void {
+    if (type === 'delete') {
+      const gone = prev ? nodeOf(prev) : null;
+      if (!gone) return;
+      this.graph.remove(gone.uid);
+      // Its dependents may now be orphans; the owners it blocked may now finish.
+      for (const d of this.graph.dependentsOf(gone.uid)) this.enqueue(d.uid);
+      for (const o of gone.owners) this.enqueue(o.uid);
+      return;
+    }
+    const n = nodeOf(kv);
+    if (!n) return;
+    // Owners this object no longer names may be waiting for it (orphaning, foreground deletion).
+    const before = this.graph.get(n.uid);
+    for (const o of before?.owners ?? []) if (!n.owners.some((x) => x.uid === o.uid)) this.enqueue(o.uid);
+    this.graph.upsert(n);
+    if (n.owners.length > 0 || n.deleting) this.enqueue(n.uid);
+    if (n.deleting) for (const o of n.owners) this.enqueue(o.uid);
+  }
+
+  private enqueue(uid: string): void {
+    this.queue.add(uid);
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async work(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const uid = this.queue.values().next().value;
+      if (uid === undefined) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      this.queue.delete(uid);
+      const n = this.graph.get(uid);
+      if (n?.deleting && n.finalizers.includes('foregroundDeletion')) this.foregroundOwners.add(uid);
+      const foreground = n ? n.owners.some((o) => this.foregroundOwners.has(o.uid)) : false;
+      for (const a of decide(this.graph, uid, foreground)) {
+        try {
+          await this.apply(a);
+        } catch (err) {
+          if (isKumoError(err, 'NotFound') || isKumoError(err, 'Conflict')) continue;
+          this.stats.errors++;
+          this.log?.warn({ err: err instanceof Error ? err.message : String(err), action: a.kind, name: a.node.ref.name }, 'garbage collector action failed; retrying');
+          setTimeout(() => this.enqueue(uid), 1000).unref();
+        }
+      }
+    }
+  }
+
+  private storageFor(node: Node): ResourceStorage | undefined {
+    const rt = this.engine.resourceTypes(node.ref.cluster as LogicalCluster).find((r) => r.group === node.ref.group && r.plural === node.ref.plural);
+    return rt ? this.engine.storage(rt) : undefined;
+  }
+
+  private async apply(a: Action): Promise<void> {
+    const s = this.storageFor(a.node);
+    if (!s) return;
+    const scope = { cluster: a.node.ref.cluster as LogicalCluster, ...(a.node.ref.namespace !== undefined ? { namespace: a.node.ref.namespace } : {}) };
+    switch (a.kind) {
+      case 'delete':
+        await s.delete(scope, a.node.ref.name, { propagationPolicy: a.policy, preconditions: { uid: a.node.uid } });
+        this.stats.deletions++;
+        return;
+      case 'removeOwnerRef':
+        await s.guaranteedUpdate(scope, a.node.ref.name, (obj) => {
+          const m = obj.metadata as { ownerReferences?: { uid?: string }[] } | undefined;
+          if (!m?.ownerReferences) return null;
+          m.ownerReferences = m.ownerReferences.filter((o) => o.uid !== a.ownerUid);
+          if (m.ownerReferences.length === 0) delete m.ownerReferences;
+          return obj;
+        });
+        this.stats.orphaned++;
+        return;
+      case 'removeFinalizer':
+        await s.guaranteedUpdate(scope, a.node.ref.name, (obj) => {
+          const m = obj.metadata as { finalizers?: string[] } | undefined;
+          if (!m?.finalizers?.includes(a.finalizer)) return null;
+          m.finalizers = m.finalizers.filter((f) => f !== a.finalizer);
+          if (m.finalizers.length === 0) delete m.finalizers;
+          return obj;
+        });
+        this.stats.finalizersRemoved++;
+        this.foregroundOwners.delete(a.node.uid);
+        return;
+    }
+  }
+}
