@@ -2,7 +2,7 @@
 # Installs the system packages the test suite needs. Idempotent; needs root (apt-get).
 # Debian services never auto-start here: tests start every daemon themselves.
 set -euo pipefail
-PKGS=(etcd-server etcd-client)
+PKGS=(etcd-server etcd-client python3-kubernetes)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

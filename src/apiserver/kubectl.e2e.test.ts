@@ -157,6 +157,42 @@ describe('kubectl against kumo (e2e)', () => {
         assert.ok(idx('DELETED watched') > idx('ADDED watched'), r.stdout);
       });
 
+      it('creates configmaps, secrets, service accounts and tokens with the generators', async () => {
+        ok(await k.kubectl(v, ['-n', ns, 'create', 'configmap', 'gen', '--from-literal=a=b']), 'create configmap');
+        ok(await k.kubectl(v, ['-n', ns, 'create', 'secret', 'generic', 'sec', '--from-literal=user=admin']), 'create secret');
+        const sec = JSON.parse(ok(await k.kubectl(v, ['-n', ns, 'get', 'secret', 'sec', '-o', 'json']), 'get secret')) as { type: string; data: Record<string, string> };
+        assert.equal(sec.type, 'Opaque');
+        assert.equal(Buffer.from(sec.data.user ?? '', 'base64').toString(), 'admin');
+        ok(await k.kubectl(v, ['-n', ns, 'create', 'serviceaccount', 'robot']), 'create sa');
+        const token = ok(await k.kubectl(v, ['-n', ns, 'create', 'token', 'robot', '--duration=15m']), 'create token').trim();
+        const [, payload = ''] = token.split('.');
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub: string; exp: number; iat: number };
+        assert.equal(claims.sub, `system:serviceaccount:${ns}:robot`);
+        assert.equal(claims.exp - claims.iat, 900);
+        assert.match(ok(await k.kubectl(v, ['-n', ns, 'get', 'sa']), 'get sa'), /^NAME\s+SECRETS\s+AGE\ndefault\s+0\s+\S+\nrobot\s+0\s+\S+\n$/);
+        ok(await k.kubectl(v, ['-n', ns, 'delete', 'cm', 'gen']), 'cleanup');
+      });
+
+      it('deletes with --cascade=background|foreground|orphan and waits', async () => {
+        for (const mode of ['background', 'foreground', 'orphan']) {
+          const owner = (await api(k, 'POST', `/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `owner-${mode}` } })).body as { metadata: { uid: string } };
+          const dep = await api(k, 'POST', `/api/v1/namespaces/${ns}/configmaps`, {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `dep-${mode}`, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: `owner-${mode}`, uid: owner.metadata.uid, blockOwnerDeletion: true }] },
+          });
+          assert.equal(dep.status, 201);
+          ok(await k.kubectl(v, ['-n', ns, 'delete', 'cm', `owner-${mode}`, `--cascade=${mode}`, '--wait=true', '--timeout=20s']), `delete --cascade=${mode}`);
+          if (mode === 'orphan') {
+            const left = JSON.parse(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', `dep-${mode}`, '-o', 'json']), 'orphan kept')) as { metadata: { ownerReferences?: unknown } };
+            assert.equal(left.metadata.ownerReferences, undefined, 'the ownerReference was removed');
+            ok(await k.kubectl(v, ['-n', ns, 'delete', 'cm', `dep-${mode}`]), 'cleanup');
+          } else {
+            ok(await k.kubectl(v, ['-n', ns, 'wait', '--for=delete', `cm/dep-${mode}`, '--timeout=20s']), `dependent of ${mode} deleted`);
+          }
+        }
+      });
+
       it('get --raw, and delete', async () => {
         const raw = JSON.parse(ok(await k.kubectl(v, ['get', '--raw', `/api/v1/namespaces/${ns}/configmaps/web`]), '--raw')) as { metadata: { name: string } };
         assert.equal(raw.metadata.name, 'web');
@@ -217,6 +253,18 @@ spec:
       ok(await k.kubectl(v, ['delete', 'crd', 'crontabs.stable.example.com', '--wait=true', '--timeout=20s']), 'delete crd');
       const gone = await k.kubectl(v, ['get', 'crontabs']);
       assert.equal(gone.code, 1, gone.stdout);
+    }
+  });
+
+  it('deletes a namespace with its content (--wait)', async () => {
+    for (const v of VERSIONS) {
+      const ns = `doomed-${v}`;
+      ok(await k.kubectl(v, ['create', 'namespace', ns]), 'create ns');
+      ok(await k.kubectl(v, ['-n', ns, 'create', 'configmap', 'x', '--from-literal=a=b']), 'create cm');
+      ok(await k.kubectl(v, ['delete', 'namespace', ns, '--wait=true', '--timeout=30s']), 'delete ns');
+      const r = await k.kubectl(v, ['get', 'namespace', ns]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`namespaces "${ns}" not found`));
     }
   });
 
