@@ -30,6 +30,8 @@ export interface EngineOptions {
   /** Watch timeout bounds (kube: --min-request-timeout 1800 s, randomized up to 2×). */
   minWatchTimeoutSeconds?: number;
   now?: () => Date;
+  /** How long Events live after their last write (kube-apiserver's --event-ttl, default 1 h). */
+  eventTtlSeconds?: number;
   /** Signs ServiceAccount tokens (the `serviceaccounts/<name>/token` subresource); absent: not served. */
   tokenSigner?: TokenSigner;
 }
@@ -75,6 +77,7 @@ export class ApiEngine {
   private addStorage(rt: ResourceType): ResourceStorage {
     const hooks: ConstructorParameters<typeof ResourceStorage>[4] = { checkNamespace: (scope, verb) => this.checkNamespace(rt, scope, verb) };
     if (this.opts.now) hooks.now = this.opts.now;
+    if (rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io')) hooks.ttlSeconds = this.opts.eventTtlSeconds ?? 3600;
     const s = new ResourceStorage(rt, this.opts.store, resourceKeys(rt), this.withMeta, hooks);
     this.storages.set(rt, s);
     return s;

@@ -103,8 +103,17 @@ export class ResourceStorage {
       /** Rejects writes into a missing or terminating namespace. */
       checkNamespace?: (scope: Scope, verb: 'create' | 'update') => Promise<void>;
       now?: () => Date;
+      /** Objects of this kind expire this many seconds after each write (Events: kube's --event-ttl). */
+      ttlSeconds?: number;
     } = {},
   ) {}
+
+  private writeOpts(signal: AbortSignal | undefined): { signal?: AbortSignal; ttl?: number } {
+    const o: { signal?: AbortSignal; ttl?: number } = {};
+    if (signal) o.signal = signal;
+    if (this.hooks.ttlSeconds !== undefined) o.ttl = this.hooks.ttlSeconds;
+    return o;
+  }
 
   private now(): Date {
     return this.hooks.now ? this.hooks.now() : new Date();
@@ -258,7 +267,7 @@ export class ResourceStorage {
       return obj;
     }
     try {
-      const r = await this.store.create(this.key(ctx, name), this.encode(obj), ctx.signal ? { signal: ctx.signal } : {});
+      const r = await this.store.create(this.key(ctx, name), this.encode(obj), this.writeOpts(ctx.signal));
       m.resourceVersion = String(r.revision);
       return obj;
     } catch (err) {
@@ -313,7 +322,7 @@ export class ResourceStorage {
           await this.store.delete(key, kv.modRevision);
           return next;
         }
-        const r = await this.store.update(key, this.encode(next), kv.modRevision, ctx.signal ? { signal: ctx.signal } : {});
+        const r = await this.store.update(key, this.encode(next), kv.modRevision, this.writeOpts(ctx.signal));
         nm.resourceVersion = String(r.revision);
         return next;
       } catch (err) {

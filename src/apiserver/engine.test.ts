@@ -1,0 +1,105 @@
+// Integration tests of the REST engine in process, on a real temp SQLite store (the envtest tier).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { builtinResourceTypes } from '../api/index.js';
+import { schemaOps } from '../api/schema/ops.js';
+import type { KObject, ResourceType } from '../api/types.js';
+import { isKumoError } from '../lib/errors.js';
+import { openStore } from '../store/registry.js';
+import type { Store } from '../store/types.js';
+import { ApiEngine } from './engine.js';
+import { ROOT_CLUSTER } from './keys.js';
+
+const cluster = ROOT_CLUSTER;
+
+describe('ApiEngine (in process, SQLite)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-engine-test-'));
+  let store: Store;
+  let engine: ApiEngine;
+  const rt = (group: string, plural: string): ResourceType => {
+    const found = engine.resourceTypes().find((r) => r.group === group && r.plural === plural);
+    assert.ok(found, `${plural}.${group} served`);
+    return found;
+  };
+  before(async () => {
+    store = await openStore(`sqlite:${path.join(dir, 'kumo.db')}`, {});
+    engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => '127.0.0.1:0', eventTtlSeconds: 1 });
+    await engine.ensureSystemNamespaces();
+  });
+  after(async () => {
+    await engine?.idle();
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('expires Events after the event TTL', async () => {
+    const events = engine.storage(rt('', 'events'));
+    await events.create(
+      { cluster, namespace: 'default' },
+      { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1' }, involvedObject: { kind: 'ConfigMap', name: 'x', namespace: 'default' }, reason: 'Test', message: 'hello', type: 'Normal' },
+    );
+    assert.equal((await events.get({ cluster, namespace: 'default' }, 'e1')).reason, 'Test');
+    const deadline = Date.now() + 6000;
+    for (;;) {
+      try {
+        await events.get({ cluster, namespace: 'default' }, 'e1');
+      } catch (err) {
+        assert.ok(isKumoError(err, 'NotFound'));
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the event outlived its TTL');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  it('bumps generation only on spec changes; status changes only through /status', async () => {
+    const clusters = engine.storage(rt('kumo.dev', 'clusters'));
+    const scope = { cluster, namespace: 'default' };
+    const created = await clusters.create(scope, { apiVersion: 'kumo.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'c1' }, spec: {}, status: { phase: 'Ready' } });
+    assert.equal((created.metadata as { generation: number }).generation, 1);
+    assert.equal(created.status, undefined, 'create cannot set status');
+    const labelled = await clusters.update(scope, 'c1', { ...created, metadata: { ...(created.metadata as object), labels: { a: 'b' } } });
+    assert.equal((labelled.metadata as { generation: number }).generation, 1, 'metadata changes keep the generation');
+    const withStatus = await clusters.update(scope, 'c1', { ...labelled, status: { phase: 'Provisioning' } }, { subresource: 'status' });
+    assert.deepEqual(withStatus.status, { phase: 'Provisioning' });
+    assert.equal((withStatus.metadata as { generation: number }).generation, 1);
+    const ignored = await clusters.update(scope, 'c1', { ...withStatus, status: { phase: 'Hacked' } });
+    assert.deepEqual(ignored.status, { phase: 'Provisioning' }, 'the main resource ignores status');
+    const spec = ignored.spec as Record<string, unknown>;
+    const bumped = await clusters.update(scope, 'c1', { ...ignored, spec: { ...spec, controlPlane: { replicas: 1 }, backup: { schedule: '0 3 * * *' } } });
+    assert.equal((bumped.metadata as { generation: number }).generation, 2);
+  });
+
+  it('rejects a stale resourceVersion with Conflict and keeps the stored object', async () => {
+    const cms = engine.storage(rt('', 'configmaps'));
+    const scope = { cluster, namespace: 'default' };
+    const a = await cms.create(scope, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cas' }, data: { v: '1' } });
+    await cms.update(scope, 'cas', { ...a, data: { v: '2' } });
+    await assert.rejects(cms.update(scope, 'cas', { ...a, data: { v: 'stale' } }), (e: unknown) => isKumoError(e, 'Conflict') && /the object has been modified/.test(e.message));
+    assert.deepEqual((await cms.get(scope, 'cas')).data, { v: '2' });
+  });
+
+  it('keeps an object with finalizers until they are removed', async () => {
+    const cms = engine.storage(rt('', 'configmaps'));
+    const scope = { cluster, namespace: 'default' };
+    await cms.create(scope, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fin', finalizers: ['example.com/hold'] } });
+    const r = await cms.delete(scope, 'fin');
+    assert.equal(r.deleted, false);
+    const held = await cms.get(scope, 'fin');
+    assert.match(String((held.metadata as { deletionTimestamp?: string }).deletionTimestamp), /^\d{4}-\d\d-\d\dT/);
+    await cms.update(scope, 'fin', { ...held, metadata: { ...(held.metadata as object), finalizers: [] } } as KObject);
+    await assert.rejects(cms.get(scope, 'fin'), (e: unknown) => isKumoError(e, 'NotFound'));
+  });
+
+  it('dry-run writes nothing', async () => {
+    const cms = engine.storage(rt('', 'configmaps'));
+    const scope = { cluster, namespace: 'default' };
+    const rev = await store.currentRevision();
+    await cms.create({ ...scope, dryRun: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dry' } });
+    assert.equal(await store.currentRevision(), rev);
+    await assert.rejects(cms.get(scope, 'dry'), (e: unknown) => isKumoError(e, 'NotFound'));
+  });
+});
