@@ -90,7 +90,7 @@ describe('ApiEngine (in process, SQLite)', () => {
     assert.equal(r.deleted, false);
     const held = await cms.get(scope, 'fin');
     assert.match(String((held.metadata as { deletionTimestamp?: string }).deletionTimestamp), /^\d{4}-\d\d-\d\dT/);
-    await cms.update(scope, 'fin', { ...held, metadata: { ...(held.metadata as object), finalizers: [] } } as KObject);
+    await cms.update(scope, 'fin', { ...held, metadata: { ...(held.metadata as object), finalizers: [] } });
     await assert.rejects(cms.get(scope, 'fin'), (e: unknown) => isKumoError(e, 'NotFound'));
   });
 
