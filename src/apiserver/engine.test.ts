@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
-import type { KObject, ResourceType } from '../api/types.js';
+import type { ResourceType } from '../api/types.js';
 import { isKumoError } from '../lib/errors.js';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
