@@ -30,6 +30,8 @@ export interface EngineOptions {
   /** Watch timeout bounds (kube: --min-request-timeout 1800 s, randomized up to 2×). */
   minWatchTimeoutSeconds?: number;
   now?: () => Date;
+  /** Errors of background work (namespace cleanup), for the log. */
+  onBackgroundError?: (err: unknown) => void;
   /** How long Events live after their last write (kube-apiserver's --event-ttl, default 1 h). */
   eventTtlSeconds?: number;
   /** Signs ServiceAccount tokens (the `serviceaccounts/<name>/token` subresource); absent: not served. */
@@ -623,13 +625,20 @@ export class ApiEngine {
       old.status = status;
       return old;
     });
-    const p = this.emptyNamespace(ctx.cluster, name).finally(() => this.cleanups.delete(p));
-    this.cleanups.add(p);
+    if (!this.stopping) {
+      const p: Promise<void> = this.emptyNamespace(ctx.cluster, name)
+        .catch((err: unknown) => {
+          // The namespace stays Terminating; the next DELETE (or a restart's cleanup) finishes it.
+          if (!this.stopping) this.opts.onBackgroundError?.(err);
+        })
+        .finally(() => this.cleanups.delete(p));
+      this.cleanups.add(p);
+    }
     return marked;
   }
 
   private async emptyNamespace(cluster: LogicalCluster, name: string): Promise<void> {
-    for (let round = 0; round < 100; round++) {
+    for (let round = 0; round < 100 && !this.stopping; round++) {
       let remaining = 0;
       for (const { rt } of this.servedIn(cluster)) {
         if (!rt.namespaced) continue;
@@ -672,6 +681,14 @@ export class ApiEngine {
   /** Waits for background work (namespace cleanup) — for shutdown and tests. */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.cleanups]);
+  }
+
+  private stopping = false;
+
+  /** Stops background work (namespace cleanup) and waits for it; call before closing the store. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.idle();
   }
 }
 

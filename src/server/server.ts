@@ -82,6 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let store: Store | undefined;
   let compactor: Launched | undefined;
   const controllers: Launched[] = [];
+  let engineRef: ApiEngine | undefined;
   let server: https.Server | undefined;
   try {
     const stamp = checkFormatVersion(dataDir);
@@ -102,7 +103,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     let shuttingDown = false;
     let address = `${listen.host}:${listen.port}`;
     const tokenSigner = await createTokenSigner(loadOrCreateServiceAccountKey(pkiDir));
-    const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => address, tokenSigner });
+    const engine = new ApiEngine({
+      store,
+      resourceTypes: builtinResourceTypes(),
+      schema: schemaOps,
+      serverAddress: () => address,
+      tokenSigner,
+      onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'namespace cleanup failed; the namespace stays Terminating'),
+    });
+    engineRef = engine;
     await engine.ensureSystemNamespaces();
     // The CRD loop (establishing/finalizing) runs beside the listener; it is in sync before we listen.
     const crdLoop = launch(
@@ -163,6 +172,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         log.info({ graceMs }, 'server stopping');
         await closeServer(srv, graceMs, log);
         for (const c of controllers.reverse()) await stopRunnable(c, graceMs, log);
+        await engine.stop();
         if (runningCompactor !== undefined) await stopRunnable(runningCompactor, graceMs, log);
         try {
           await openStoreRef.close();
@@ -179,6 +189,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server?.close();
     server?.closeAllConnections();
     for (const c of controllers.reverse()) await stopRunnable(c, graceMs, log);
+    await engineRef?.stop();
     if (compactor !== undefined) await stopRunnable(compactor, graceMs, log);
     await store?.close().catch(() => undefined);
     lock.release();
