@@ -139,8 +139,8 @@ describe('kumo server (e2e)', () => {
       assert.match(verbose.stdout, /\[\+\]store ok\n/);
       const live = kubectl(minor, kubeconfig, cache, 'get', '--raw', '/livez');
       assert.equal(live.status, 0, live.stderr);
-      // Not served yet: kubectl reads our Status and reports NotFound, exit code 1.
-      const missing = kubectl(minor, kubeconfig, cache, 'get', '--raw', '/api/v1/namespaces');
+      // An unknown path: kubectl reads our Status and reports NotFound, exit code 1.
+      const missing = kubectl(minor, kubeconfig, cache, 'get', '--raw', '/api/v1/nothings');
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /the server could not find the requested resource/);
     }
@@ -214,7 +214,8 @@ describe('kumo server (e2e)', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(server.child.exitCode, null, 'still draining the in-flight request');
     inFlight.end('"Namespace"}');
-    assert.deepEqual(await within(answered, 5000, 'the in-flight request'), { status: 404, connection: 'close' });
+    // The body names no object metadata: answered (Invalid), not cut off.
+    assert.deepEqual(await within(answered, 5000, 'the in-flight request'), { status: 422, connection: 'close' });
     assert.deepEqual(await within(server.exited, 5000, 'SIGTERM'), { code: 0, signal: null });
 
     for (const [args, message] of [
