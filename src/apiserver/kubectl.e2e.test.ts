@@ -256,6 +256,21 @@ spec:
     }
   });
 
+  it('keeps logical clusters apart (/clusters/<name>/…)', async () => {
+    const v = 33;
+    const server = (lc: string): string[] => ['--server', `${k.url}/clusters/${lc}`];
+    ok(await k.kubectl(v, [...server('team-a'), 'create', 'namespace', 'apps']), 'create ns in team-a');
+    ok(await k.kubectl(v, [...server('team-a'), '-n', 'apps', 'create', 'configmap', 'only-in-a', '--from-literal=x=1']), 'create cm in team-a');
+    assert.equal(ok(await k.kubectl(v, [...server('team-a'), '-n', 'apps', 'get', 'cm', '-o', 'name']), 'get in team-a'), 'configmap/only-in-a\n');
+    const b = await k.kubectl(v, [...server('team-b'), '-n', 'apps', 'get', 'cm', 'only-in-a']);
+    assert.equal(b.code, 1);
+    assert.match(b.stderr, /configmaps "only-in-a" not found|namespaces "apps" not found/);
+    const root = await k.kubectl(v, ['get', 'namespace', 'apps']);
+    assert.equal(root.code, 1, 'the root cluster does not see team-a\'s namespace');
+    const bad = await k.kubectl(v, [...server('Not_Valid'), 'get', 'ns']);
+    assert.equal(bad.code, 1);
+  });
+
   it('deletes a namespace with its content (--wait)', async () => {
     for (const v of VERSIONS) {
       const ns = `doomed-${v}`;
