@@ -69,8 +69,18 @@ export async function streamWatch(
   req.socket.on('close', onClose);
   res.on('close', onClose);
   try {
+    let corked = false;
     for await (const ev of events) {
       if (opts.abort.signal.aborted) break;
+      // Events that arrive together (one commit's batch) leave in one TLS record and one write.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(() => {
+          corked = false;
+          res.uncork();
+        });
+      }
       res.write(opts.line(ev));
       if (res.writableLength > maxBuffered) break;
       if (ev.type === 'ERROR') break;

@@ -248,14 +248,14 @@ export class SqliteStore implements Store {
     try {
       reader.exec('BEGIN');
       try {
-        const meta = reader.prepare(`SELECT name, value FROM meta WHERE name IN ('rev', 'compact_rev')`).all() as { name: string; value: number }[];
+        const meta = prepared(reader, `SELECT name, value FROM meta WHERE name IN ('rev', 'compact_rev')`).all() as { name: string; value: number }[];
         const snapRev = meta.find((m) => m.name === 'rev')?.value ?? 0;
         const snapCompact = meta.find((m) => m.name === 'compact_rev')?.value ?? 0;
         if (at < snapCompact) throw gone(at, snapCompact);
         if (at > snapRev) throw futureRevision(at, snapRev);
         const q = at === snapRev ? headQueries : pastQueries;
-        const first = reader.prepare(q.first);
-        const next = reader.prepare(q.next);
+        const first = prepared(reader, q.first);
+        const next = prepared(reader, q.next);
         const want = limit > 0 ? limit + 1 : Infinity;
         const out: KeyValue[] = [];
         let cursor = after;
@@ -271,7 +271,7 @@ export class SqliteStore implements Store {
         }
         // The remaining count is cheap at the head (an index range); at a past revision it is a scan
         // of the rest of the range, so it is left out there (it is optional, as in Kubernetes).
-        const remaining = q === headQueries ? (last: string): number => (reader.prepare(q.remaining).get({ lo: last, end, at }) as { n: number }).n : undefined;
+        const remaining = q === headQueries ? (last: string): number => (prepared(reader, q.remaining).get({ lo: last, end, at }) as { n: number }).n : undefined;
         return this.pageResult(prefix, at, out, limit, remaining);
       } finally {
         reader.exec('COMMIT');
@@ -730,6 +730,16 @@ export class SqliteStore implements Store {
       this.lock.release();
     }
   }
+}
+
+/** Statements prepared once per reader connection (preparing costs more than a small list). */
+const statementCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  let m = statementCache.get(db);
+  if (!m) statementCache.set(db, (m = new Map<string, Database.Statement>()));
+  let st = m.get(sql);
+  if (!st) m.set(sql, (st = db.prepare(sql)));
+  return st;
 }
 
 function lockStoreFile(file: string): PidLock {
