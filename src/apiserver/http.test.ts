@@ -207,6 +207,29 @@ describe('api handler', () => {
     assert.equal((await request(port, 'GET', '/livez')).status, 200);
   });
 
+  it('answers 429 with Retry-After past the in-flight limit, and serves again after', async (t) => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const { port } = await serve(t, {
+      maxRequestsInFlight: 2,
+      api: async (_req, res) => {
+        await gate;
+        res.end('{}');
+        return true;
+      },
+    });
+    const slow = [request(port, 'GET', '/api/v1/a'), request(port, 'GET', '/api/v1/b')];
+    await new Promise((r) => setTimeout(r, 100));
+    const third = await request(port, 'GET', '/api/v1/c');
+    assert.equal(third.status, 429);
+    const s = JSON.parse(third.body) as { reason: string; details: { retryAfterSeconds: number } };
+    assert.equal(s.reason, 'TooManyRequests');
+    assert.equal(s.details.retryAfterSeconds, 1);
+    release();
+    await Promise.all(slow);
+    assert.equal((await request(port, 'GET', '/api/v1/d')).status, 200);
+  });
+
   it('logs each request at debug level', async (t) => {
     const { port, logs } = await serve(t);
     await request(port, 'GET', '/livez?verbose');

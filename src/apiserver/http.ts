@@ -67,6 +67,8 @@ export interface ApiHandlerOptions {
   /** How long the store health check may take before /readyz reports it failed. Default 2000 ms. */
   healthTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** Short (non-watch) requests served at once; more get 429 (kube's --max-requests-inflight). Default 600. */
+  maxRequestsInFlight?: number;
   /** The Kubernetes API (discovery and resources); answers false for paths it does not serve. */
   api?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
 }
@@ -163,8 +165,31 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     send(res, ok ? 200 : 503, 'text/plain; charset=utf-8', lines.join('\n') + '\n');
   }
 
+  // kube-apiserver's --max-requests-inflight: past it, short requests get 429 with Retry-After instead
+  // of queueing without bound. Watches are long-running and not counted.
+  const maxInFlight = opts.maxRequestsInFlight ?? 600;
+  let inFlight = 0;
+
   return (req, res) => {
     const started = process.hrtime.bigint();
+    const url = req.url ?? '';
+    const longRunning = /[?&]watch=(1|true)(&|$)/i.test(url) || url.includes('/watch/');
+    if (!longRunning) {
+      if (inFlight >= maxInFlight) {
+        res.setHeader('Retry-After', '1');
+        req.resume();
+        sendStatus(res, new KumoError('TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }));
+        return;
+      }
+      inFlight++;
+      let counted = true;
+      const done = (): void => {
+        if (counted) inFlight--;
+        counted = false;
+      };
+      res.on('finish', done);
+      res.on('close', done);
+    }
     res.on('finish', () => {
       log?.debug({ method: req.method, path: (req.url ?? '').split('?')[0], code: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
     });
