@@ -231,12 +231,13 @@ export class ControllerBuilder {
       if (!informers.includes(i)) informers.push(i);
       return i;
     };
+    const workers = this.workerCount ?? this.opts.workers;
     const c = new Controller({
       name: this.name,
       reconciler,
       log: this.opts.log,
       informers,
-      ...(this.workerCount ?? this.opts.workers ? { workers: this.workerCount ?? this.opts.workers } : {}),
+      ...(workers !== undefined ? { workers } : {}),
       ...(this.opts.rateLimiter ? { rateLimiter: this.opts.rateLimiter } : {}),
       ...(this.opts.clock ? { clock: this.opts.clock } : {}),
     });
