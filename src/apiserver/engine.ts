@@ -6,6 +6,7 @@ import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import { tokenRequestSchema } from '../api/index.js';
 import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOBUF, type OpenAPIOptions, type OpenAPIV3Documents, type ServedDocument } from '../api/openapi/index.js';
 import type { KObject, ResourceType } from '../api/types.js';
+import { FanoutStore } from '../store/fanout.js';
 import type { Store } from '../store/types.js';
 import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource, type SubresourceInfo } from './discovery.js';
 import { issueServiceAccountToken, type TokenSigner } from './satoken.js';
@@ -53,6 +54,8 @@ export class ApiEngine {
   private readonly crdRt: ResourceType;
   private readonly cleanups = new Set<Promise<void>>();
   private readonly withMeta: SchemaOps;
+  /** Every client watch of a resource (any namespace, any logical cluster) shares one store watch. */
+  private readonly watchStore: FanoutStore;
 
   constructor(private readonly opts: EngineOptions) {
     const token: SubresourceInfo = { name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } };
@@ -60,6 +63,7 @@ export class ApiEngine {
     const ns = opts.resourceTypes.find((rt) => rt.group === '' && rt.plural === 'namespaces');
     if (!ns) throw new Error('the Namespace kind must be served');
     this.namespaceRt = ns;
+    this.watchStore = new FanoutStore(opts.store, { feedPrefix: resourceOfKeyPrefix });
     const crd = opts.resourceTypes.find((rt) => rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions');
     if (!crd) throw new Error('the CustomResourceDefinition kind must be served');
     this.crdRt = crd;
@@ -80,6 +84,7 @@ export class ApiEngine {
     const hooks: ConstructorParameters<typeof ResourceStorage>[4] = { checkNamespace: (scope, verb) => this.checkNamespace(rt, scope, verb) };
     if (this.opts.now) hooks.now = this.opts.now;
     if (rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io')) hooks.ttlSeconds = this.opts.eventTtlSeconds ?? 3600;
+    hooks.watchStore = this.watchStore;
     const s = new ResourceStorage(rt, this.opts.store, resourceKeys(rt), this.withMeta, hooks);
     this.storages.set(rt, s);
     return s;
@@ -690,6 +695,12 @@ export class ApiEngine {
     this.stopping = true;
     await this.idle();
   }
+}
+
+/** `/registry/<group>/<resource>/…` → `/registry/<group>/<resource>/` (the feed of a watch). */
+function resourceOfKeyPrefix(prefix: string): string {
+  const parts = prefix.split('/');
+  return parts.length >= 4 ? `${parts.slice(0, 4).join('/')}/` : prefix;
 }
 
 function isServiceAccount(rt: ResourceType): boolean {

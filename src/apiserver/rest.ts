@@ -105,6 +105,8 @@ export class ResourceStorage {
       now?: () => Date;
       /** Objects of this kind expire this many seconds after each write (Events: kube's --event-ttl). */
       ttlSeconds?: number;
+      /** Where watches go (a fan-out sharing one store watch per resource); default the store. */
+      watchStore?: Store;
     } = {},
   ) {}
 
@@ -458,7 +460,7 @@ export class ResourceStorage {
         }
         initial = false;
       }
-      const messages = this.store.watch(prefix, after, { signal: opts.signal, progressIntervalMs: opts.bookmarkIntervalMs ?? 10_000 });
+      const messages = (this.hooks.watchStore ?? this.store).watch(prefix, after, { signal: opts.signal, progressIntervalMs: opts.bookmarkIntervalMs ?? 10_000 });
       for await (const msg of messages) {
         if (msg.kind === 'progress') {
           if (opts.allowBookmarks) yield { type: 'BOOKMARK', object: this.bookmark(msg.revision, false) };

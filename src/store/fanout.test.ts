@@ -95,6 +95,38 @@ async function waitFor(what: string, pred: () => boolean, ms = 5000): Promise<vo
 const revs = (events: WatchEvent[]): number[] => events.map((e) => e.kv.modRevision);
 
 describe('fanout', () => {
+  it('serves narrower prefixes from one shared feed (feedPrefix), each watcher seeing only its own keys', async () => {
+    const inner = new SqliteStore(path.join(root, `np${++n}.db`));
+    const s = new FanoutStore(inner, { feedPrefix: (p) => `/${p.split('/')[1] ?? ''}/` });
+    const ac = new AbortController();
+    try {
+      const start = await s.currentRevision();
+      const seen = (prefix: string, count: number): Promise<string[]> =>
+        (async () => {
+          const keys: string[] = [];
+          for await (const m of s.watch(prefix, start, { signal: ac.signal })) {
+            if (m.kind === 'events') keys.push(...m.events.map((e) => e.kv.key));
+            if (keys.length >= count) break;
+          }
+          return keys;
+        })();
+      const a = seen('/r/a/', 2);
+      const b = seen('/r/b/', 1);
+      const all = seen('/r/', 3);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(s.sharedWatches(), 1, 'one upstream watch for the three prefixes');
+      await s.create('/r/a/1', Buffer.from('1'));
+      await s.create('/r/b/1', Buffer.from('2'));
+      await s.create('/r/a/2', Buffer.from('3'));
+      assert.deepEqual(await a, ['/r/a/1', '/r/a/2']);
+      assert.deepEqual(await b, ['/r/b/1']);
+      assert.deepEqual(await all, ['/r/a/1', '/r/b/1', '/r/a/2']);
+    } finally {
+      ac.abort();
+      await s.close();
+    }
+  });
+
   it('shares one upstream watch among 100 watchers, each seeing every event once in order', async () => {
     const inner = new BreakableSqlite(freshFile(), { ttlSweepMs: 200 });
     const s = new FanoutStore(inner);

@@ -39,10 +39,18 @@ export interface FanoutOptions {
   maxWatcherBacklog?: number;
   /** Progress interval of the shared upstream watch, ms. */
   upstreamProgressMs?: number;
+  /**
+   * The prefix whose shared feed serves a watch of `prefix` (default: itself). The API server maps
+   * every watch of a resource (any namespace, any logical cluster) to the resource's prefix, so one
+   * upstream watch per resource serves them all; each watcher gets only its own prefix's events.
+   */
+  feedPrefix?: (prefix: string) => string;
 }
 
 interface Sub {
   channel: WatchChannel;
+  /** This watcher's own prefix (a sub-prefix of the feed's, or the same). */
+  prefix: string;
   /** Events at or below this revision are not for this watcher (it asked to start after it). */
   after: number;
   lastSent: number;
@@ -158,8 +166,9 @@ class Feed {
   private send(s: Sub, msg: WatchMessage & { kind: 'events' }): void {
     let events = msg.events;
     const first = events[0];
-    if (first && first.kv.modRevision <= s.after) {
-      events = events.filter((e) => e.kv.modRevision > s.after);
+    const narrower = s.prefix !== this.prefix;
+    if (narrower || (first && first.kv.modRevision <= s.after)) {
+      events = events.filter((e) => e.kv.modRevision > s.after && (!narrower || e.kv.key.startsWith(s.prefix)));
       if (events.length === 0) return;
       msg = { kind: 'events', events };
     }
@@ -169,7 +178,7 @@ class Feed {
 
   /** Adds a watcher starting after `after` (must be >= ringStart): ring events first, then live. */
   subscribe(s: Sub): void {
-    const backlog = this.ring.filter((e) => e.kv.modRevision > s.after);
+    const backlog = this.ring.filter((e) => e.kv.modRevision > s.after && e.kv.key.startsWith(s.prefix));
     if (backlog.length > 0) {
       s.lastSent = Date.now();
       s.channel.push({ kind: 'events', events: backlog });
@@ -208,7 +217,10 @@ export class FanoutStore implements Store {
     this.ringSize = opts.ringSize ?? 10_000;
     this.maxBacklog = opts.maxWatcherBacklog ?? 100_000;
     this.upstreamProgressMs = opts.upstreamProgressMs ?? 1000;
+    this.feedPrefix = opts.feedPrefix ?? ((p) => p);
   }
+
+  private readonly feedPrefix: (prefix: string) => string;
 
   watch(prefix: string, afterRevision: number, opts: WatchOptions): AsyncIterable<WatchMessage> {
     validatePrefix(prefix);
@@ -231,22 +243,25 @@ export class FanoutStore implements Store {
   }
 
   private attach(prefix: string, afterRevision: number, compacted: number, opts: WatchOptions): AsyncIterable<WatchMessage> {
-    let feed = this.feeds.get(prefix);
+    const mapped = this.feedPrefix(prefix);
+    const feedKey = prefix.startsWith(mapped) ? mapped : prefix;
+    let feed = this.feeds.get(feedKey);
     if (afterRevision < compacted || (feed && afterRevision < feed.ringStart)) {
       // Compacted (the backend reports Gone), or older than the shared history (a watch of its own
       // replays it): never the shared feed, whose other watchers this start must not affect.
       return this.inner.watch(prefix, afterRevision, opts);
     }
     if (!feed) {
-      const f: Feed = new Feed(this.inner, prefix, afterRevision, this.ringSize, this.upstreamProgressMs, (done) => {
-        if (this.feeds.get(prefix) === done) this.feeds.delete(prefix);
+      const f: Feed = new Feed(this.inner, feedKey, afterRevision, this.ringSize, this.upstreamProgressMs, (done) => {
+        if (this.feeds.get(feedKey) === done) this.feeds.delete(feedKey);
       });
-      this.feeds.set(prefix, f);
+      this.feeds.set(feedKey, f);
       feed = f;
     }
     const owner = feed;
     let timer: NodeJS.Timeout | undefined = undefined;
     const sub: Sub = {
+      prefix,
       after: afterRevision,
       lastSent: Date.now(),
       channel: new WatchChannel(this.maxBacklog, opts.signal, () => {
