@@ -9,6 +9,7 @@
 // - PartialObjectMetadata / PartialObjectMetadataList (metadata-only informers).
 //
 // Pure: the caller passes `now` for ages; nothing here reads the clock unless it is left out.
+import { humanDuration } from '../api/index.js';
 import { KumoError } from '../lib/errors.js';
 import type { KObject, PrinterColumn, ResourceType } from '../api/types.js';
 import { META_GROUP, type Conversion, type MetaVersion } from './negotiate.js';
@@ -266,35 +267,8 @@ export function jsonPathText(v: unknown): string {
 // Ages
 // =====================================================================================
 
-/** k8s.io/apimachinery duration.HumanDuration: `45s`, `3m20s`, `5h`, `3d4h`, `2y`. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 60 * 2) return `${seconds}s`;
-  const minutes = Math.trunc(ms / 60_000);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 60 * 3) return `${minutes}m`;
-  const hours = Math.trunc(ms / 3_600_000);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.trunc(hours / 24)}d` : `${Math.trunc(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.trunc(hours / 24) % 365;
-    return dy === 0 ? `${Math.trunc(hours / 24 / 365)}y` : `${Math.trunc(hours / 24 / 365)}y${dy}d`;
-  }
-  return `${Math.trunc(hours / 24 / 365)}y`;
-}
+// One implementation of kube's duration.HumanDuration, shared with the built-in kinds' printers.
+export { humanDuration };
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
