@@ -194,8 +194,10 @@ describe('controller against a real engine', () => {
     for (const n of ['s1', 's2']) await env.client.create(CM, { cluster: ROOT_CLUSTER, namespace: 'kube-system' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n } });
     await waitFor('both running', () => gates.length === 2);
     for (let i = 0; i < 5; i++) await env.client.patch(CM, { cluster: ROOT_CLUSTER, namespace: 'kube-system' }, 's1', { data: { i: String(i) } });
-    // Wait until the informer has seen the last patch (it enqueues s1 while s1 is processing).
-    await waitFor('s1 queued again', () => c.queue.metrics().adds >= 3);
+    // Wait until the informer has seen the last patch (it enqueues s1 while s1 is processing): later
+    // deliveries would otherwise start a third pass after the gates below are released.
+    const seenLast = (): boolean => (ic.informer(CM).store.get('root/kube-system/s1')?.data as Record<string, string> | undefined)?.i === '4';
+    await waitFor('s1 queued again', () => c.queue.metrics().adds >= 3 && seenLast());
     assert.equal(c.queue.len(), 0, 'not handed to another worker while processing');
     for (const g of gates.splice(0)) g();
     await waitFor('one more pass for s1', () => gates.length === 1);
