@@ -94,6 +94,24 @@ describe('ApiEngine (in process, SQLite)', () => {
     await assert.rejects(cms.get(scope, 'fin'), (e: unknown) => isKumoError(e, 'NotFound'));
   });
 
+  it('a patch with an unknown field under fieldValidation=Strict is refused before anything is written', async () => {
+    const cms = engine.storage(rt('', 'configmaps'));
+    const scope = { cluster, namespace: 'default' };
+    const created = await cms.create(scope, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'strict' }, data: { a: '1' } });
+    const rev = await store.currentRevision();
+    await assert.rejects(
+      cms.patch({ ...scope, fieldValidation: 'Strict' }, 'strict', (cur) => ({ ...cur, data: { a: '2' }, bogus: true })),
+      (e: unknown) => isKumoError(e, 'BadRequest') && /unknown field "bogus"/.test(e.message),
+    );
+    assert.equal(await store.currentRevision(), rev);
+    const warnings: string[] = [];
+    const patched = await cms.patch({ ...scope, fieldValidation: 'Warn', warnings }, 'strict', (cur) => ({ ...cur, data: { a: '2' }, bogus: true }));
+    assert.deepEqual(patched.data, { a: '2' });
+    assert.equal(patched.bogus, undefined, 'pruned');
+    assert.deepEqual(warnings, ['unknown field "bogus"']);
+    assert.equal((patched.metadata as { uid: string }).uid, (created.metadata as { uid: string }).uid);
+  });
+
   it('dry-run writes nothing', async () => {
     const cms = engine.storage(rt('', 'configmaps'));
     const scope = { cluster, namespace: 'default' };

@@ -13,7 +13,7 @@ import { issueServiceAccountToken, type TokenSigner } from './satoken.js';
 import { CRD_CLEANUP_FINALIZER, crdResourceTypes, crdSchemaCauses, crdStatus } from './crds.js';
 import { ROOT_CLUSTER, parseStorageKey, resourceKeys, type LogicalCluster } from './keys.js';
 import { validateObjectMetaNames } from './names.js';
-import { deepCopy, isObject, meta, rfc3339 } from './object.js';
+import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { negotiateInput, negotiateOutput, type OutputNegotiation } from './negotiate.js';
@@ -556,39 +556,18 @@ export class ApiEngine {
       throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (!isObject(patch)) throw new KumoError('BadRequest', 'the patch must be a JSON object');
-    const unknown: string[] = [];
-    const result = await storage.guaranteedUpdate(ctx, name, (old) => {
-      const merged = mergePatch(deepCopy(old), patch) as KObject;
-      const pm = isObject(patch.metadata) ? patch.metadata : {};
-      if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(old).resourceVersion) {
-        throw new KumoError('Conflict', `Operation cannot be fulfilled on ${storage.rt.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
-      }
-      unknown.push(...this.opts.schema.normalize(storage.rt, merged));
-      const om = meta(old);
-      const nm = meta(merged);
-      nm.uid = om.uid;
-      nm.creationTimestamp = om.creationTimestamp;
-      nm.resourceVersion = om.resourceVersion;
-      if (storage.rt.subresources.status) {
-        if (sub === 'status') {
-          const keep = deepCopy(old);
-          keep.status = merged.status;
-          return keep;
+    return storage.patch(
+      ctx,
+      name,
+      (current) => {
+        const pm = isObject(patch.metadata) ? patch.metadata : {};
+        if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(current).resourceVersion) {
+          throw new KumoError('Conflict', `Operation cannot be fulfilled on ${groupResource(storage.rt)} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
         }
-        merged.status = old.status;
-      }
-      if (om.generation !== undefined) {
-        const changed = Object.keys({ ...old, ...merged }).some((k) => k !== 'metadata' && k !== 'status' && JSON.stringify(old[k]) !== JSON.stringify(merged[k]));
-        nm.generation = changed ? om.generation + 1 : om.generation;
-      }
-      return merged;
-    });
-    if (unknown.length > 0 && ctx.fieldValidation === 'Strict') {
-      // Kubernetes rejects before writing; the patch path reports after the fact only in Warn mode.
-      throw new KumoError('BadRequest', `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
-    }
-    if (ctx.fieldValidation !== 'Ignore') for (const f of unknown) ctx.warnings?.push(`unknown field "${f}"`);
-    return result;
+        return mergePatch(current, patch) as KObject;
+      },
+      sub === 'status' ? { subresource: 'status' } : {},
+    );
   }
 
   private async checkNamespace(rt: ResourceType, scope: Scope, verb: 'create' | 'update'): Promise<void> {

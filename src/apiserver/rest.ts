@@ -9,7 +9,7 @@ import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
 import type { LogicalCluster } from './keys.js';
 import { generateName } from './names.js';
-import { alreadyExists, badRequest, conflict, deepCopy, forbidden, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
+import { alreadyExists, badRequest, conflict, deepCopy, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
 
 /** Where a request acts: the logical cluster and, for namespaced kinds, the namespace. */
 export interface Scope {
@@ -304,6 +304,28 @@ export class ResourceStorage {
     });
   }
 
+  /**
+   * PATCH: `apply` turns the current object into the wanted one (a merge patch, later the other patch
+   * types); the result then goes through the same rules as an update (system fields, status,
+   * generation) — or, for `/status`, only its status is taken. Unknown fields are refused (Strict)
+   * before anything is written.
+   */
+  async patch(ctx: WriteContext, name: string, apply: (current: KObject) => KObject, opts: { subresource?: 'status' } = {}): Promise<KObject> {
+    let warnings: string[] = [];
+    const result = await this.guaranteedUpdate(ctx, name, (old) => {
+      const input = apply(deepCopy(old));
+      this.checkTypeMeta(input);
+      const im = meta(input);
+      if (im.name !== name) throw badRequest(`the name of the object (${String(im.name)}) does not match the name on the URL (${name})`);
+      // Warnings of this attempt only: a conflict retries the whole function.
+      warnings = [];
+      this.handleUnknownFields({ ...ctx, warnings }, input, name);
+      return opts.subresource === 'status' ? this.statusUpdate(old, input) : this.mainUpdate(old, input);
+    });
+    ctx.warnings?.push(...warnings);
+    return result;
+  }
+
   /** The read-modify-write loop every write to an existing object goes through (patch, status, GC). */
   async guaranteedUpdate(ctx: WriteContext, name: string, mutate: (old: KObject) => KObject | null): Promise<KObject> {
     const key = this.key(ctx, name);
@@ -552,11 +574,6 @@ export class ResourceStorage {
   private validateOrThrow(obj: KObject, old: KObject | undefined, name: string): void {
     const causes = this.schema.validate(this.rt, obj, old);
     if (causes.length > 0) throw invalid(this.rt, name, causes);
-  }
-
-  /** Deletion of an object in a namespace that is going away is forbidden (namespace lifecycle). */
-  static terminatingNamespace(rt: ResourceType, name: string, namespace: string): KumoError {
-    return forbidden(rt, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
   }
 }
 
