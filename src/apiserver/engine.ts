@@ -230,7 +230,7 @@ export class ApiEngine {
     const storage = this.storage(this.namespaceRt);
     for (const name of SYSTEM_NAMESPACES) {
       try {
-        await storage.create({ cluster }, prepared({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+        await storage.create({ cluster }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
       } catch (err) {
         if (!isKumoError(err, 'AlreadyExists')) throw err;
       }
@@ -466,7 +466,6 @@ export class ApiEngine {
         if (name !== '' && !isNamespaceObject) throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
         const c = wctx();
-        if (isNamespaceObject) prepareNamespace(input);
         const obj = await storage.create(c, input);
         if (isNamespaceObject && !c.dryRun) await this.ensureDefaultServiceAccount(info.logicalCluster, String(meta(obj).name));
         writeObject(res, 201, obj, fmt, warnings);
@@ -761,18 +760,6 @@ function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
   }
   if (Array.isArray(b.dryRun) && b.dryRun.includes('All')) o.dryRun = true;
   return o;
-}
-
-function prepared(obj: KObject): KObject {
-  prepareNamespace(obj);
-  return obj;
-}
-
-function prepareNamespace(obj: KObject): void {
-  const spec = isObject(obj.spec) ? obj.spec : {};
-  spec.finalizers = ['kubernetes'];
-  obj.spec = spec;
-  obj.status = { phase: 'Active' };
 }
 
 /** Fields of metadata a client may not change on update. */

@@ -118,9 +118,7 @@ export class LoopbackClient implements Client {
   create(rt: ClientResource, scope: Scope, obj: KObject, opts?: WriteOptions): Promise<KObject> {
     return call(async () => {
       const s = this.storage(rt);
-      let body = obj;
-      if (s.rt.group === '' && s.rt.plural === 'namespaces') body = prepareNamespace(obj);
-      return s.create(this.writeContext(s, scope, opts), body);
+      return s.create(this.writeContext(s, scope, opts), obj);
     });
   }
 
@@ -205,11 +203,3 @@ function nameOf(obj: KObject): string {
 }
 
 /** What the engine does to every new Namespace: the `kubernetes` finalizer and phase Active. */
-function prepareNamespace(obj: KObject): KObject {
-  const out = structuredClone(obj);
-  const spec = isObject(out.spec) ? out.spec : {};
-  spec.finalizers = ['kubernetes'];
-  out.spec = spec;
-  out.status = { phase: 'Active' };
-  return out;
-}
