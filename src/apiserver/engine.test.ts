@@ -121,3 +121,33 @@ describe('ApiEngine (in process, SQLite)', () => {
     await assert.rejects(cms.get(scope, 'dry'), (e: unknown) => isKumoError(e, 'NotFound'));
   });
 });
+
+describe('ApiEngine watch errors', () => {
+  it('ends a watch with an ERROR event carrying the failure as a Status (store closed → 503)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-engine-watch-'));
+    const store = await openStore(`sqlite:${path.join(dir, 'kumo.db')}`, {});
+    try {
+      const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => '127.0.0.1:0' });
+      await engine.ensureSystemNamespaces();
+      const cm = engine.resourceTypes().find((r) => r.group === '' && r.plural === 'configmaps');
+      assert.ok(cm);
+      const ac = new AbortController();
+      const rv = String(await store.currentRevision());
+      const events: { type: string; object: Record<string, unknown> }[] = [];
+      const done = (async () => {
+        for await (const ev of engine.storage(cm).watch({ cluster, namespace: 'default', resourceVersion: rv, signal: ac.signal })) events.push(ev);
+      })();
+      await new Promise((r) => setTimeout(r, 50));
+      await store.close();
+      await done;
+      const last = events[events.length - 1];
+      assert.equal(last?.type, 'ERROR');
+      assert.equal(last?.object.code, 503);
+      assert.equal(last?.object.reason, 'ServiceUnavailable');
+      ac.abort();
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -3,7 +3,7 @@
 // preconditions, snapshot pagination with selectors, watch with initial events and bookmarks).
 // One instance per ResourceType serves every logical cluster; the request context names which.
 import crypto from 'node:crypto';
-import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
+import { KumoError, isKumoError, statusFor, type ErrorCause } from '../lib/errors.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
@@ -597,6 +597,7 @@ function watchErrorStatus(err: unknown, after: number): KObject {
   if (isKumoError(err, 'Gone')) {
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${after}`, reason: 'Expired', code: 410 };
   }
+  // Any other failure as the Status of its code (a store outage is 503 ServiceUnavailable, …).
   const e = isKumoError(err) ? err : new KumoError('Internal', 'an error on the server has prevented the watch from continuing');
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.code === 'Internal' ? 'InternalError' : e.code, code: 500 };
+  return statusFor(e) as unknown as KObject;
 }
