@@ -151,3 +151,40 @@ describe('ApiEngine watch errors', () => {
     }
   });
 });
+
+describe('ApiEngine object cache', () => {
+  it('serves lists at resourceVersion "0" from memory, current with writes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-engine-cache-'));
+    const store = await openStore(`sqlite:${path.join(dir, 'kumo.db')}`, {});
+    const engine = new ApiEngine({ store, resourceTypes: builtinResourceTypes(), schema: schemaOps, serverAddress: () => '127.0.0.1:0' });
+    try {
+      await engine.ensureSystemNamespaces();
+      const cm = engine.resourceTypes().find((r) => r.group === '' && r.plural === 'configmaps');
+      assert.ok(cm);
+      const s = engine.storage(cm);
+      const scope = { cluster, namespace: 'default' };
+      for (const n of ['b', 'a']) await s.create(scope, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n, labels: { n } } });
+      const first = await s.list(scope, { resourceVersion: '0' });
+      assert.deepEqual(first.items.map((o) => (o.metadata as { name: string }).name), ['a', 'b']);
+      assert.equal(engine.cachedObjects(), 2);
+      await s.create(scope, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
+      await s.delete(scope, 'a');
+      const deadline = Date.now() + 3000;
+      let names: string[] = [];
+      while (Date.now() < deadline) {
+        names = (await s.list(scope, { resourceVersion: '0' })).items.map((o) => (o.metadata as { name: string }).name);
+        if (names.join() === 'b,c') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(names, ['b', 'c'], 'the cache follows creates and deletes');
+      const labelled = await s.list(scope, { resourceVersion: '0', labelMatch: (l) => l?.n === 'b' });
+      assert.deepEqual(labelled.items.map((o) => (o.metadata as { name: string }).name), ['b']);
+      const other = await s.list({ cluster, namespace: 'kube-system' }, { resourceVersion: '0' });
+      assert.deepEqual(other.items, [], 'a namespace sees only its own objects');
+    } finally {
+      await engine.stop();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { tokenRequestSchema } from '../api/index.js';
 import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOBUF, type OpenAPIOptions, type OpenAPIV3Documents, type ServedDocument } from '../api/openapi/index.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import { FanoutStore } from '../store/fanout.js';
+import { ObjectCache } from './watchcache.js';
 import type { Store } from '../store/types.js';
 import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource, type SubresourceInfo } from './discovery.js';
 import { issueServiceAccountToken, type TokenSigner } from './satoken.js';
@@ -85,6 +86,7 @@ export class ApiEngine {
     if (this.opts.now) hooks.now = this.opts.now;
     if (rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io')) hooks.ttlSeconds = this.opts.eventTtlSeconds ?? 3600;
     hooks.watchStore = this.watchStore;
+    hooks.objectCache = () => this.objectCache(resourceKeys(rt).resourcePrefix);
     const s = new ResourceStorage(rt, this.opts.store, resourceKeys(rt), this.withMeta, hooks);
     this.storages.set(rt, s);
     return s;
@@ -667,10 +669,34 @@ export class ApiEngine {
   }
 
   private stopping = false;
+  private readonly objectCaches = new Map<string, ObjectCache>();
+  private readonly cacheAbort = new AbortController();
+  private readonly cacheRuns: Promise<void>[] = [];
+
+  /** The object cache of a resource, started on first use and kept until stop. */
+  private objectCache(prefix: string): ObjectCache {
+    let c = this.objectCaches.get(prefix);
+    if (!c) {
+      const cache = new ObjectCache(this.watchStore, prefix, (err) => this.opts.onBackgroundError?.(err));
+      this.objectCaches.set(prefix, cache);
+      this.cacheRuns.push(cache.run(this.cacheAbort.signal));
+      c = cache;
+    }
+    return c;
+  }
+
+  /** Objects held by the object caches (for metrics and benchmarks). */
+  cachedObjects(): number {
+    let n = 0;
+    for (const c of this.objectCaches.values()) n += c.size;
+    return n;
+  }
 
   /** Stops background work (namespace cleanup) and waits for it; call before closing the store. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.cacheAbort.abort();
+    await Promise.allSettled(this.cacheRuns);
     await this.idle();
   }
 }

@@ -9,6 +9,7 @@ import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
 import type { LogicalCluster } from './keys.js';
 import { generateName } from './names.js';
+import type { ObjectCache } from './watchcache.js';
 import { alreadyExists, badRequest, conflict, deepCopy, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
 
 /** Where a request acts: the logical cluster and, for namespaced kinds, the namespace. */
@@ -107,6 +108,8 @@ export class ResourceStorage {
       ttlSeconds?: number;
       /** Where watches go (a fan-out sharing one store watch per resource); default the store. */
       watchStore?: Store;
+      /** The resource's object cache, for lists at resourceVersion "0" (created on first use). */
+      objectCache?: () => ObjectCache;
     } = {},
   ) {}
 
@@ -179,6 +182,16 @@ export class ResourceStorage {
       throw badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0" or ""');
     }
     const filter = (obj: KObject): boolean => (opts.labelMatch ? opts.labelMatch(meta(obj).labels) : true) && (opts.fieldMatch ? opts.fieldMatch(obj) : true);
+    if (opts.resourceVersion === '0' && !opts.continue && this.hooks.objectCache) {
+      // "Any version": served from memory, whole (kube's watch cache also ignores limit here).
+      const cached = await this.hooks.objectCache().list(prefix, opts.signal);
+      const items: KObject[] = [];
+      for (const kv of cached.kvs) {
+        const obj = this.decode(kv);
+        if (filter(obj)) items.push(obj);
+      }
+      return { items, resourceVersion: String(cached.revision) };
+    }
     const filtered = opts.labelMatch !== undefined || opts.fieldMatch !== undefined;
     const items: KObject[] = [];
     let token = opts.continue;
