@@ -660,6 +660,9 @@ async function benchLoad(ctx: Ctx): Promise<void> {
   // Warm-up outside the measured window: JIT, connections, SQLite pages of the kv/log tables.
   await createNamespace(ctx, 'warm');
   await createMany(ctx, 2000, 'warm', (i) => `cm-${String(i).padStart(6, '0')}`);
+  // A list at resourceVersion "0" (what informers send) starts the ConfigMap object cache, so the
+  // objects created below are held in it: the memory figure is the cache's cost per object.
+  await expectOk(request(ctx.agent, ctx.kumo.port, 'GET', '/api/v1/namespaces/warm/configmaps?resourceVersion=0'), 'list at resourceVersion 0');
   await sleep(2000);
   const pid = ctx.kumo.pid;
   const { dir, mode } = ctx.diag;
@@ -677,7 +680,7 @@ async function benchLoad(ctx: Ctx): Promise<void> {
   const perObj = (rss1.rss - rss0.rss) / ctx.objects;
   const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
   report({
-    figure: 'memory per small object (server VmRSS delta)',
+    figure: 'memory per small object in the cache (server VmRSS delta)',
     value: perObj,
     unit: 'KB',
     target: '<=2.5 KB',
