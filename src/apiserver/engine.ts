@@ -64,7 +64,9 @@ export class ApiEngine {
     const ns = opts.resourceTypes.find((rt) => rt.group === '' && rt.plural === 'namespaces');
     if (!ns) throw new Error('the Namespace kind must be served');
     this.namespaceRt = ns;
-    this.watchStore = new FanoutStore(opts.store, { feedPrefix: resourceOfKeyPrefix });
+    // A short ring: a watcher resuming further back gets a store watch of its own (replayed from the
+    // store's history), so the ring only saves work for watchers a little behind.
+    this.watchStore = new FanoutStore(opts.store, { feedPrefix: resourceOfKeyPrefix, ringSize: 1000 });
     const crd = opts.resourceTypes.find((rt) => rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions');
     if (!crd) throw new Error('the CustomResourceDefinition kind must be served');
     this.crdRt = crd;

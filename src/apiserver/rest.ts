@@ -186,8 +186,9 @@ export class ResourceStorage {
       // "Any version": served from memory, whole (kube's watch cache also ignores limit here).
       const cached = await this.hooks.objectCache().list(prefix, opts.signal);
       const items: KObject[] = [];
-      for (const kv of cached.kvs) {
-        const obj = this.decode(kv);
+      for (const c of cached.objects) {
+        const obj = JSON.parse(c.json) as KObject;
+        meta(obj).resourceVersion = String(c.modRevision);
         if (filter(obj)) items.push(obj);
       }
       return { items, resourceVersion: String(cached.revision) };
