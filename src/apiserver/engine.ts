@@ -1,6 +1,7 @@
 // The Kubernetes API engine: resolves a request (requestinfo) to a served resource and verb, and runs
 // it on that resource's ResourceStorage. Schemas in, API out: no route is written per kind.
 import type http from 'node:http';
+import jsonpatch from 'fast-json-patch';
 import YAML from 'yaml';
 import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import { tokenRequestSchema } from '../api/index.js';
@@ -17,7 +18,7 @@ import { validateObjectMetaNames } from './names.js';
 import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
-import { negotiateInput, negotiateOutput, type OutputNegotiation } from './negotiate.js';
+import { negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
 import { ResourceStorage, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
 import { convertResult, parseIncludeObject, partialObjectMetadata, watchTableEncoder, type HandlerResult, type TableOptions } from './table.js';
@@ -544,13 +545,15 @@ export class ApiEngine {
   }
 
   /** JSON merge patch (RFC 7386). Strategic merge is answered as a merge of maps until it lands. */
+  /**
+   * PATCH: JSON patch (RFC 6902), JSON merge patch (RFC 7386), and strategic merge patch — applied as a
+   * merge patch for now (enough for label/annotate; the schema-driven strategic merge is the next
+   * issue). Server-side apply is not served yet (415).
+   */
   private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') {
-      throw new KumoError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json`);
-    }
-    if (type === 'application/strategic-merge-patch+json' && storage.rt.source === 'crd') {
-      throw new KumoError('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+    const type = negotiatePatch(req.headers['content-type'], patchTypesFor(storage.rt));
+    if (type === 'application/apply-patch+yaml') {
+      throw new KumoError('UnsupportedMediaType', 'server-side apply (application/apply-patch+yaml) is not supported yet; use a JSON, merge or strategic merge patch');
     }
     let patch: unknown;
     try {
@@ -558,19 +561,8 @@ export class ApiEngine {
     } catch (err) {
       throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (!isObject(patch)) throw new KumoError('BadRequest', 'the patch must be a JSON object');
-    return storage.patch(
-      ctx,
-      name,
-      (current) => {
-        const pm = isObject(patch.metadata) ? patch.metadata : {};
-        if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(current).resourceVersion) {
-          throw new KumoError('Conflict', `Operation cannot be fulfilled on ${groupResource(storage.rt)} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
-        }
-        return mergePatch(current, patch) as KObject;
-      },
-      sub === 'status' ? { subresource: 'status' } : {},
-    );
+    const apply = type === 'application/json-patch+json' ? jsonPatchFn(patch) : mergePatchFn(storage, name, patch);
+    return storage.patch(ctx, name, apply, sub === 'status' ? { subresource: 'status' } : {});
   }
 
   private async checkNamespace(rt: ResourceType, scope: Scope, verb: 'create' | 'update'): Promise<void> {
@@ -798,6 +790,36 @@ function immutableMetaCauses(obj: KObject, old: KObject | undefined): ErrorCause
   const causes: ErrorCause[] = [];
   if (m.namespace !== o.namespace) causes.push({ field: 'metadata.namespace', reason: 'FieldValueInvalid', message: 'field is immutable' });
   return causes;
+}
+
+function mergePatchFn(storage: ResourceStorage, name: string, patch: unknown): (current: KObject) => KObject {
+  if (!isObject(patch)) throw new KumoError('BadRequest', 'a merge patch must be a JSON object');
+  return (current) => {
+    const pm = isObject(patch.metadata) ? patch.metadata : {};
+    if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(current).resourceVersion) {
+      throw new KumoError('Conflict', `Operation cannot be fulfilled on ${groupResource(storage.rt)} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    return mergePatch(current, patch) as KObject;
+  };
+}
+
+/** RFC 6902 JSON patch (fast-json-patch); an operation that does not apply is Invalid, as in kube. */
+function jsonPatchFn(patch: unknown): (current: KObject) => KObject {
+  if (!Array.isArray(patch)) throw new KumoError('BadRequest', 'a JSON patch must be an array of operations');
+  const ops = patch as jsonpatch.Operation[];
+  return (current) => {
+    try {
+      const out = jsonpatch.applyPatch(current, ops, true, false).newDocument;
+      if (!isObject(out)) throw new KumoError('Invalid', 'the JSON patch must leave an object');
+      return out;
+    } catch (err) {
+      if (isKumoError(err)) throw err;
+      const e = err as { name?: string; message?: string; index?: number; operation?: { op?: string; path?: string } };
+      const what = e.operation ? `${String(e.operation.op)} operation at ${String(e.operation.path)}` : 'operation';
+      const message = `jsonpatch ${what} does not apply: ${(e.message ?? String(err)).split('\n')[0] ?? ''}`;
+      throw new KumoError('Invalid', message, { causes: [{ reason: 'FieldValueInvalid', field: e.operation?.path ?? '', message }] });
+    }
+  };
 }
 
 /** RFC 7386 JSON merge patch. */

@@ -193,6 +193,20 @@ describe('kubectl against kumo (e2e)', () => {
         }
       });
 
+      it('patches with --type json, merge and strategic; a JSON patch that does not apply is Invalid', async () => {
+        ok(await k.kubectl(v, ['-n', ns, 'create', 'configmap', 'p', '--from-literal=a=1', '--from-literal=b=2']), 'create');
+        ok(await k.kubectl(v, ['-n', ns, 'patch', 'cm', 'p', '--type', 'json', '-p', '[{"op":"replace","path":"/data/a","value":"10"},{"op":"remove","path":"/data/b"}]']), 'json patch');
+        ok(await k.kubectl(v, ['-n', ns, 'patch', 'cm', 'p', '--type', 'merge', '-p', '{"data":{"c":"3"}}']), 'merge patch');
+        ok(await k.kubectl(v, ['-n', ns, 'patch', 'cm', 'p', '-p', '{"metadata":{"labels":{"x":"y"}}}']), 'strategic patch');
+        const obj = JSON.parse(ok(await k.kubectl(v, ['-n', ns, 'get', 'cm', 'p', '-o', 'json']), 'get')) as { data: Record<string, string>; metadata: { labels: Record<string, string> } };
+        assert.deepEqual(obj.data, { a: '10', c: '3' });
+        assert.deepEqual(obj.metadata.labels, { x: 'y' });
+        const bad = await k.kubectl(v, ['-n', ns, 'patch', 'cm', 'p', '--type', 'json', '-p', '[{"op":"remove","path":"/data/missing"}]']);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /jsonpatch remove operation at \/data\/missing does not apply/);
+        ok(await k.kubectl(v, ['-n', ns, 'delete', 'cm', 'p']), 'cleanup');
+      });
+
       it('get --raw, and delete', async () => {
         const raw = JSON.parse(ok(await k.kubectl(v, ['get', '--raw', `/api/v1/namespaces/${ns}/configmaps/web`]), '--raw')) as { metadata: { name: string } };
         assert.equal(raw.metadata.name, 'web');
