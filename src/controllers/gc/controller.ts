@@ -55,6 +55,8 @@ export class GarbageCollector implements Runnable {
   /** Dependents of owners that were deleted in the foreground are deleted in the foreground too. */
   private readonly foregroundOwners = new Set<string>();
   private wake: (() => void) | null = null;
+  /** True while the graph is being listed; the worker waits. */
+  private building = true;
   /** Counters for metrics and tests. */
   readonly stats = { deletions: 0, orphaned: 0, finalizersRemoved: 0, errors: 0 };
 
@@ -68,7 +70,12 @@ export class GarbageCollector implements Runnable {
     const worker = this.work(signal);
     while (!signal.aborted) {
       try {
+        // No decision is taken while the graph is being (re)built: an owner not listed yet would look
+        // gone, and its dependents would be deleted.
+        this.building = true;
+        this.queue.clear();
         this.graph.clear();
+        const attention: string[] = [];
         let rev = 0;
         let cont: string | undefined;
         do {
@@ -76,15 +83,15 @@ export class GarbageCollector implements Runnable {
           rev = page.revision;
           for (const kv of page.kvs) {
             const n = nodeOf(kv);
-            if (n) this.graph.upsert(n);
+            if (!n) continue;
+            this.graph.upsert(n);
+            if (n.owners.length > 0 || n.deleting) attention.push(n.uid);
           }
           cont = page.continue;
         } while (cont);
-        // Everything may need attention after a (re)list.
-        for (const kv of (await this.store.list(PREFIX, { revision: rev })).kvs) {
-          const n = nodeOf(kv);
-          if (n && (n.owners.length > 0 || n.deleting)) this.enqueue(n.uid);
-        }
+        this.building = false;
+        // Everything with owners or being deleted may need attention after a (re)list.
+        for (const uid of attention) this.enqueue(uid);
         for await (const msg of this.store.watch(PREFIX, rev, { signal })) {
           if (msg.kind !== 'events') continue;
           for (const e of msg.events) this.observe(e.type, e.kv, e.prev);
@@ -129,7 +136,7 @@ export class GarbageCollector implements Runnable {
 
   private async work(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const uid = this.queue.values().next().value;
+      const uid = this.building ? undefined : this.queue.values().next().value;
       if (uid === undefined) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
