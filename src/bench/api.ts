@@ -37,6 +37,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import YAML from 'yaml';
 import { freePort } from '../testing/etcd.js';
 import { KUMO_BIN, startKumo, type KumoHandle } from '../testing/kumo.js';
+import { fmt, percentile, Report, type Row } from './report.js';
 
 const HOST = '127.0.0.1';
 const CONNECTIONS = 50;
@@ -44,36 +45,14 @@ const THIS_FILE = fileURLToPath(import.meta.url);
 
 // ---- report -------------------------------------------------------------------------------------
 
-interface Row {
-  figure: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  target?: string;
-  pass?: boolean;
-  note?: string;
-}
-
-const rows: Row[] = [];
+const out = new Report(44);
 
 function report(r: Row): void {
-  rows.push(r);
-  const ratio = r.baseline ? ` | baseline ${fmt(r.baseline)} ${r.unit} | ratio ${(r.value / r.baseline).toFixed(2)}` : '';
-  const target = r.target ? ` | target ${r.target}: ${r.pass ? 'PASS' : 'FAIL'}` : '';
-  const note = r.note ? ` | ${r.note}` : '';
-  console.log(`sqlite  ${r.figure.padEnd(44)} ${fmt(r.value).padStart(10)} ${r.unit}${ratio}${target}${note}`);
+  out.add('sqlite', r);
 }
 
 function info(s: string): void {
   console.log(`        ${s}`);
-}
-
-function fmt(n: number): string {
-  return Math.abs(n) >= 100 ? Math.round(n).toString() : n.toFixed(2);
-}
-
-function percentile(sorted: Float64Array | number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
 // ---- CPU accounting -----------------------------------------------------------------------------
@@ -906,8 +885,7 @@ async function main(): Promise<void> {
     await kumo.stop();
     fs.rmSync(diagDir, { recursive: true, force: true });
   }
-  const failed = rows.filter((r) => r.pass === false);
-  console.log(failed.length === 0 ? 'all targets met' : `targets missed: ${failed.map((r) => r.figure).join('; ')}`);
+  console.log(out.summary());
   if (profDir !== undefined) {
     for (const f of fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !profBefore.has(f))) summarizeProfile(path.join(profDir, f));
   }

@@ -11,28 +11,13 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
+import { percentile, Report, type Row } from './report.js';
 
-interface Row {
-  backend: string;
-  figure: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  target?: string;
-  pass?: boolean;
-}
+const out = new Report(38);
 
-const rows: Row[] = [];
-
-function report(r: Row): void {
-  rows.push(r);
-  const ratio = r.baseline ? ` | baseline ${fmt(r.baseline)} ${r.unit} | ratio ${(r.value / r.baseline).toFixed(2)}` : '';
-  const target = r.target ? ` | target ${r.target}: ${r.pass ? 'PASS' : 'FAIL'}` : '';
-  console.log(`${r.backend.padEnd(7)} ${r.figure.padEnd(38)} ${fmt(r.value).padStart(10)} ${r.unit}${ratio}${target}`);
-}
-
-function fmt(n: number): string {
-  return n >= 100 ? Math.round(n).toString() : n.toFixed(2);
+function report(r: Row & { backend: string }): void {
+  const { backend, ...row } = r;
+  out.add(backend, row);
 }
 
 function value(i: number): Buffer {
@@ -48,10 +33,6 @@ async function timeOps(n: number, concurrency: number, op: (i: number) => Promis
     }),
   );
   return (n / (performance.now() - t0)) * 1000;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
 async function benchStore(backend: string, store: Store, n: number, raw: { seq: () => Promise<number>; conc: () => Promise<number>; gets: () => Promise<number>; list: () => Promise<number> }): Promise<void> {
@@ -217,8 +198,7 @@ async function main(): Promise<void> {
   console.log(`bench:store on ${os.cpus().length} cores, node ${process.version}, n=${n}`);
   if (only !== 'etcd') await benchSqlite(n);
   if (only !== 'sqlite') await benchEtcd(n);
-  const failed = rows.filter((r) => r.pass === false);
-  console.log(failed.length === 0 ? 'all targets met' : `targets missed: ${failed.map((r) => `${r.backend} ${r.figure}`).join('; ')}`);
+  console.log(out.summary());
 }
 
 main().catch((err: unknown) => {
