@@ -2,7 +2,8 @@
 # Installs the system packages the test suite needs. Idempotent; needs root (apt-get).
 # Debian services never auto-start here: tests start every daemon themselves.
 set -euo pipefail
-PKGS=(etcd-server etcd-client python3-kubernetes)
+# curl: the docs examples (run by the suite) poll /readyz with it.
+PKGS=(etcd-server etcd-client python3-kubernetes curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
