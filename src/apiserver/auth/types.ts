@@ -1,0 +1,63 @@
+// The identity contract of the request pipeline (k8s.io/apiserver's user.Info, authenticator.Request
+// and authorizer.Authorizer): authentication turns a request into a UserInfo, authorization decides
+// on the request's attributes. Every authenticator and authorizer (x509, token file, ServiceAccount
+// tokens, OIDC; RBAC, tenancy) implements one of these two interfaces; the pipeline (http.ts) only
+// sees the interfaces.
+import type { IncomingMessage } from 'node:http';
+import type { LogicalCluster } from '../keys.js';
+
+/** Who is asking (user.Info). */
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+export const ANONYMOUS_USER = 'system:anonymous';
+export const UNAUTHENTICATED_GROUP = 'system:unauthenticated';
+export const AUTHENTICATED_GROUP = 'system:authenticated';
+export const MASTERS_GROUP = 'system:masters';
+
+/**
+ * One way of proving identity. `null`: the request carries no credentials of this kind (the next
+ * authenticator is asked). Throws `KumoError('Unauthorized')` when it carries credentials of this
+ * kind that are not valid (expired, forged, wrong audience) — the request is then rejected with 401
+ * and no other authenticator is asked.
+ */
+export interface Authenticator {
+  readonly name: string;
+  authenticate(req: IncomingMessage): Promise<UserInfo | null>;
+}
+
+/** What is being asked (authorizer.Attributes). */
+export interface Attributes {
+  user: UserInfo;
+  /** Kube's verb (get, list, watch, create, update, patch, delete, deletecollection, impersonate, bind, escalate …) or, for non-resource requests, the lowercase HTTP method. */
+  verb: string;
+  cluster: LogicalCluster;
+  isResourceRequest: boolean;
+  /** For non-resource requests: the path (`/healthz`, `/apis`). */
+  path: string;
+  /** '' for the core group. */
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+}
+
+export type Decision = 'allow' | 'deny' | 'noOpinion';
+
+export interface AuthorizationResult {
+  decision: Decision;
+  /** Why (shown in SubjectAccessReview status and logs). */
+  reason: string;
+}
+
+/** One authorizer of a chain (RBAC, tenancy): the first `allow` or `deny` wins; all `noOpinion` → forbidden. */
+export interface Authorizer {
+  readonly name: string;
+  authorize(a: Attributes): AuthorizationResult | Promise<AuthorizationResult>;
+}
