@@ -60,4 +60,45 @@ export interface AuthorizationResult {
 export interface Authorizer {
   readonly name: string;
   authorize(a: Attributes): AuthorizationResult | Promise<AuthorizationResult>;
+  /**
+   * What `user` may do in `namespace` ('' for cluster-wide rules only) — authorizer.RuleResolver, for
+   * SelfSubjectRulesReview (`kubectl auth can-i --list`). Absent: the authorizer contributes no rules
+   * (the review is then reported as incomplete only if the authorizer says so).
+   */
+  rulesFor?(user: UserInfo, cluster: LogicalCluster, namespace: string): RulesResult | Promise<RulesResult>;
+}
+
+/** authorizer.ResourceRuleInfo, as SelfSubjectRulesReview reports it. */
+export interface ResourceRule {
+  verbs: string[];
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+}
+
+/** authorizer.NonResourceRuleInfo. */
+export interface NonResourceRule {
+  verbs: string[];
+  nonResourceURLs: string[];
+}
+
+export interface RulesResult {
+  resourceRules: ResourceRule[];
+  nonResourceRules: NonResourceRule[];
+  /** True when the list may miss rules (an authorizer that cannot enumerate, a failed lookup). */
+  incomplete: boolean;
+  evaluationError?: string;
+}
+
+// The effective user of a request (after impersonation), recorded by the pipeline and read by the
+// handlers that need it (SelfSubjectAccessReview, RBAC escalation checks, filtered lists).
+const requestUsers = new WeakMap<IncomingMessage, UserInfo>();
+
+export function setRequestUser(req: IncomingMessage, user: UserInfo): void {
+  requestUsers.set(req, user);
+}
+
+/** The user the pipeline authenticated for `req`; undefined when no pipeline ran (in-process callers). */
+export function requestUser(req: IncomingMessage): UserInfo | undefined {
+  return requestUsers.get(req);
 }
