@@ -30,7 +30,7 @@ describe('ApiEngine (in process, SQLite)', () => {
     await engine.ensureSystemNamespaces();
   });
   after(async () => {
-    await engine?.idle();
+    await engine?.stop();
     await store?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

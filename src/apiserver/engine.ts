@@ -9,11 +9,12 @@ import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOB
 import type { KObject, ResourceType } from '../api/types.js';
 import { FanoutStore } from '../store/fanout.js';
 import { ObjectCache } from './watchcache.js';
+import type { CreateOnlyResource } from './createonly.js';
 import type { Store } from '../store/types.js';
 import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, subresourcesOf, wantsAggregated, type ServedResource, type SubresourceInfo } from './discovery.js';
-import { issueServiceAccountToken, type TokenSigner } from './satoken.js';
-import { CRD_CLEANUP_FINALIZER, crdResourceTypes, crdSchemaCauses, crdStatus } from './crds.js';
-import { ROOT_CLUSTER, parseStorageKey, resourceKeys, type LogicalCluster } from './keys.js';
+import { BINDABLE_KINDS, issueServiceAccountToken, type TokenSigner } from './satoken.js';
+import { crdResourceTypes, crdSchemaCauses } from './crds.js';
+import { ROOT_CLUSTER, resourceKeys, type LogicalCluster } from './keys.js';
 import { validateObjectMetaNames } from './names.js';
 import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
@@ -39,6 +40,8 @@ export interface EngineOptions {
   eventTtlSeconds?: number;
   /** Signs ServiceAccount tokens (the `serviceaccounts/<name>/token` subresource); absent: not served. */
   tokenSigner?: TokenSigner;
+  /** Create-only kinds that are never stored (TokenReview, SelfSubjectReview, the access reviews). */
+  createOnly?: CreateOnlyResource[];
 }
 
 /** The namespaces every logical cluster starts with. */
@@ -54,14 +57,15 @@ export class ApiEngine {
   private readonly storages = new Map<ResourceType, ResourceStorage>();
   private readonly namespaceRt: ResourceType;
   private readonly crdRt: ResourceType;
-  private readonly cleanups = new Set<Promise<void>>();
   private readonly withMeta: SchemaOps;
   /** Every client watch of a resource (any namespace, any logical cluster) shares one store watch. */
   private readonly watchStore: FanoutStore;
+  private readonly createOnly: Map<ResourceType, CreateOnlyResource>;
 
   constructor(private readonly opts: EngineOptions) {
     const token: SubresourceInfo = { name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } };
-    this.served = opts.resourceTypes.map((rt) => ({ rt, subresources: subresourcesOf(rt, isServiceAccount(rt) && opts.tokenSigner ? [token] : []) }));
+    this.createOnly = new Map((opts.createOnly ?? []).map((c) => [c.rt, c]));
+    this.served = [...opts.resourceTypes, ...this.createOnly.keys()].map((rt) => ({ rt, subresources: subresourcesOf(rt, isServiceAccount(rt) && opts.tokenSigner ? [token] : []) }));
     const ns = opts.resourceTypes.find((rt) => rt.group === '' && rt.plural === 'namespaces');
     if (!ns) throw new Error('the Namespace kind must be served');
     this.namespaceRt = ns;
@@ -81,7 +85,7 @@ export class ApiEngine {
         return [...causes, ...immutableMetaCauses(obj, old), ...schema.validate(rt, obj, old)];
       },
     };
-    for (const { rt } of this.served) this.addStorage(rt);
+    for (const { rt } of this.served) if (!this.createOnly.has(rt)) this.addStorage(rt);
   }
 
   private addStorage(rt: ResourceType): ResourceStorage {
@@ -90,6 +94,7 @@ export class ApiEngine {
     if (rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io')) hooks.ttlSeconds = this.opts.eventTtlSeconds ?? 3600;
     hooks.watchStore = this.watchStore;
     hooks.objectCache = () => this.objectCache(resourceKeys(rt).resourcePrefix);
+    if (rt === this.namespaceRt) hooks.kindFinalizers = (o) => (isObject(o.spec) && Array.isArray(o.spec.finalizers) ? o.spec.finalizers : []);
     const s = new ResourceStorage(rt, this.opts.store, resourceKeys(rt), this.withMeta, hooks);
     this.storages.set(rt, s);
     return s;
@@ -103,59 +108,41 @@ export class ApiEngine {
   }
 
   // ---- CustomResourceDefinitions -------------------------------------------------------------------
+  // What the engine serves of a CRD; the CRD controller (controllers/crd) decides when, from its informer.
 
   /**
-   * The CRD loop (apiextensions-apiserver's establishing and finalizing controllers): lists every CRD
-   * of every logical cluster, then watches them; serves the kinds of accepted CRDs, writes their
-   * status, and on deletion removes their objects before letting the CRD go. Runs until `signal`.
+   * Serves the kinds of `crd` in `cluster` (or updates what is served). Returns why its names cannot
+   * be accepted (a plural already served by a built-in kind or another CRD), or null when served.
    */
-  async runCrdLoop(signal: AbortSignal, onError: (err: unknown) => void = () => undefined): Promise<void> {
-    const store = this.opts.store;
-    const prefix = resourceKeys(this.crdRt).resourcePrefix;
-    const crdStorage = this.storage(this.crdRt);
-    while (!signal.aborted) {
-      try {
-        let rev = 0;
-        let cont: string | undefined;
-        const seen = new Set<string>();
-        do {
-          const page = await store.list(prefix, { limit: 500, ...(cont ? { continue: cont } : {}) });
-          rev = page.revision;
-          for (const kv of page.kvs) {
-            const parts = parseStorageKey(kv.key);
-            if (!parts) continue;
-            seen.add(`${parts.cluster}/${parts.name}`);
-            await this.reconcileCrd(parts.cluster, parts.name, crdStorage.decode(kv));
-          }
-          cont = page.continue;
-        } while (cont);
-        // CRDs that vanished while no watch ran.
-        for (const [cluster, byName] of this.crdServed) for (const name of [...byName.keys()]) if (!seen.has(`${cluster}/${name}`)) this.unregisterCrd(cluster, name);
-        this.crdSynced = true;
-        for await (const msg of store.watch(prefix, rev, { signal })) {
-          if (msg.kind !== 'events') continue;
-          for (const e of msg.events) {
-            const parts = parseStorageKey(e.kv.key);
-            if (!parts) continue;
-            await this.reconcileCrd(parts.cluster, parts.name, e.type === 'delete' ? null : crdStorage.decode(e.kv));
-          }
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        onError(err);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+  registerCrd(cluster: LogicalCluster, crd: KObject): string | null {
+    const name = String(meta(crd).name);
+    const rts = crdResourceTypes(crd);
+    const spec = isObject(crd.spec) ? crd.spec : {};
+    const group = typeof spec.group === 'string' ? spec.group : '';
+    const plural = isObject(spec.names) && typeof spec.names.plural === 'string' ? spec.names.plural : '';
+    if (this.served.some((s) => s.rt.group === group && s.rt.plural === plural)) return `"${plural}" is already in use by a built-in resource`;
+    for (const [other, served] of this.crdServed.get(cluster) ?? []) {
+      if (other !== name && served.some((s) => s.rt.group === group && s.rt.plural === plural)) return `"${plural}" is already in use`;
     }
+    if (rts.length === 0) return null;
+    let byName = this.crdServed.get(cluster);
+    if (!byName) this.crdServed.set(cluster, (byName = new Map<string, ServedResource[]>()));
+    const prev = byName.get(name);
+    const same = prev && prev.length === rts.length && prev.every((p, i) => JSON.stringify(p.rt) === JSON.stringify(rts[i]));
+    if (!same) {
+      for (const p of prev ?? []) this.storages.delete(p.rt);
+      byName.set(
+        name,
+        rts.map((rt) => ({ rt, subresources: subresourcesOf(rt) })),
+      );
+      for (const rt of rts) this.addStorage(rt);
+      this.openapiCache.delete(cluster);
+    }
+    return null;
   }
 
-  private crdSynced = false;
-
-  /** True once the CRD loop has loaded every existing CRD. */
-  crdsSynced(): boolean {
-    return this.crdSynced;
-  }
-
-  private unregisterCrd(cluster: LogicalCluster, name: string): void {
+  /** Stops serving the kinds of CRD `name` in `cluster`. */
+  unregisterCrd(cluster: LogicalCluster, name: string): void {
     const byName = this.crdServed.get(cluster);
     const old = byName?.get(name);
     if (!byName || !old) return;
@@ -164,70 +151,24 @@ export class ApiEngine {
     this.openapiCache.delete(cluster);
   }
 
-  private async reconcileCrd(cluster: LogicalCluster, name: string, crd: KObject | null): Promise<void> {
-    if (crd === null) {
-      this.unregisterCrd(cluster, name);
-      return;
-    }
-    const now = this.opts.now ? this.opts.now() : new Date();
-    const rts = crdResourceTypes(crd);
-    const m = meta(crd);
-    const scope: Scope = { cluster };
-    const crdStorage = this.storage(this.crdRt);
-    if (m.deletionTimestamp !== undefined) {
-      // Delete every object of the kind, then release the CRD.
-      await crdStorage.guaranteedUpdate(scope, name, (old) => ({ ...old, status: crdStatus(old, null, now) })).catch(() => undefined);
-      const registered = this.crdServed.get(cluster)?.get(name);
-      const rt = registered?.[0]?.rt;
-      if (rt) {
-        const s = this.storage(rt);
-        for (const obj of (await s.list({ cluster })).items) {
-          const om = meta(obj);
-          await s.delete({ cluster, ...(om.namespace ? { namespace: om.namespace } : {}) }, String(om.name), {}).catch(() => undefined);
-        }
-      }
-      this.unregisterCrd(cluster, name);
-      await crdStorage
-        .guaranteedUpdate(scope, name, (old) => {
-          const om = meta(old);
-          om.finalizers = (om.finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);
-          if (om.finalizers.length === 0) delete om.finalizers;
-          return old;
-        })
-        .catch(() => undefined);
-      return;
-    }
-    const spec = isObject(crd.spec) ? crd.spec : {};
-    const group = typeof spec.group === 'string' ? spec.group : '';
-    const plural = isObject(spec.names) && typeof spec.names.plural === 'string' ? spec.names.plural : '';
-    let conflict: string | null = null;
-    if (this.served.some((s) => s.rt.group === group && s.rt.plural === plural)) conflict = `"${plural}" is already in use by a built-in resource`;
-    for (const [other, served] of this.crdServed.get(cluster) ?? []) {
-      if (other !== name && served.some((s) => s.rt.group === group && s.rt.plural === plural)) conflict = `"${plural}" is already in use`;
-    }
-    if (conflict === null && rts.length > 0) {
-      let byName = this.crdServed.get(cluster);
-      if (!byName) this.crdServed.set(cluster, (byName = new Map<string, ServedResource[]>()));
-      const prev = byName.get(name);
-      const same = prev && prev.length === rts.length && prev.every((p, i) => JSON.stringify(p.rt) === JSON.stringify(rts[i]));
-      if (!same) {
-        for (const p of prev ?? []) this.storages.delete(p.rt);
-        byName.set(
-          name,
-          rts.map((rt) => ({ rt, subresources: subresourcesOf(rt) })),
-        );
-        for (const rt of rts) this.addStorage(rt);
-        this.openapiCache.delete(cluster);
-      }
-    }
-    await crdStorage
-      .guaranteedUpdate(scope, name, (old) => {
-        const om = meta(old);
-        if (conflict === null && !(om.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) om.finalizers = [...(om.finalizers ?? []), CRD_CLEANUP_FINALIZER];
-        old.status = crdStatus(old, conflict, now);
-        return old;
-      })
-      .catch(() => undefined);
+  /** The served kinds of CRD `name` in `cluster` (one per served version; empty when not served). */
+  crdKinds(cluster: LogicalCluster, name: string): ResourceType[] {
+    return (this.crdServed.get(cluster)?.get(name) ?? []).map((s) => s.rt);
+  }
+
+  /** The logical clusters and names of every CRD served now. */
+  servedCrds(): { cluster: LogicalCluster; name: string }[] {
+    return [...this.crdServed].flatMap(([cluster, byName]) => [...byName.keys()].map((name) => ({ cluster, name })));
+  }
+
+  /** The CustomResourceDefinition kind (for the CRD controller's informer). */
+  get crdResourceType(): ResourceType {
+    return this.crdRt;
+  }
+
+  /** The Namespace kind (for the namespace controller's informer). */
+  get namespaceResourceType(): ResourceType {
+    return this.namespaceRt;
   }
 
   /** Creates the system namespaces of a logical cluster if missing. */
@@ -252,6 +193,11 @@ export class ApiEngine {
     } catch (err) {
       if (!isKumoError(err, 'AlreadyExists')) throw err;
     }
+  }
+
+  /** The storage of `rt` while it is served (a deleted CRD's type has none). */
+  storageOf(rt: ResourceType): ResourceStorage | undefined {
+    return this.storages.get(rt);
   }
 
   storage(rt: ResourceType): ResourceStorage {
@@ -391,6 +337,15 @@ export class ApiEngine {
 
   private async serveResource(req: http.IncomingMessage, res: http.ServerResponse, info: RequestInfo, body: Buffer, fmt: ResponseFormat, neg: OutputNegotiation): Promise<void> {
     const rt = this.findResource(info);
+    const createOnly = this.createOnly.get(rt);
+    if (createOnly) {
+      if (info.verb !== 'create' || info.name !== '' || info.subresource !== '') throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
+      if (input.kind !== undefined && input.kind !== rt.kind) throw new KumoError('BadRequest', `expected a ${rt.kind}, got ${String(input.kind)}`);
+      const out = await createOnly.create(req, input, { cluster: info.logicalCluster, namespace: info.namespace, dryRun: dryRun(info.query) });
+      writeObject(res, 201, out, fmt);
+      return;
+    }
     const storage = this.storage(rt);
     const q = info.query;
     const isNamespaceObject = rt === this.namespaceRt;
@@ -402,7 +357,10 @@ export class ApiEngine {
       const sa = await storage.get(scope, name);
       const request = decodeBody(req, body, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest' });
       if (request.kind !== undefined && request.kind !== 'TokenRequest') throw new KumoError('BadRequest', `expected a TokenRequest, got ${String(request.kind)}`);
-      const out = await issueServiceAccountToken(this.opts.tokenSigner, sa, request, this.opts.now ? this.opts.now() : new Date());
+      const out = await issueServiceAccountToken(this.opts.tokenSigner, sa, request, this.opts.now ? this.opts.now() : new Date(), {
+        cluster: info.logicalCluster,
+        lookupBound: (kind, boundName) => this.boundObject(info.logicalCluster, info.namespace, kind, boundName),
+      });
       writeObject(res, 201, out, fmt);
       return;
     }
@@ -470,9 +428,7 @@ export class ApiEngine {
       case 'create': {
         if (name !== '' && !isNamespaceObject) throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
-        const c = wctx();
-        const obj = await storage.create(c, input);
-        if (isNamespaceObject && !c.dryRun) await this.ensureDefaultServiceAccount(info.logicalCluster, String(meta(obj).name));
+        const obj = await this.createObject(rt, wctx(), input);
         writeObject(res, 201, obj, fmt, warnings);
         return;
       }
@@ -488,14 +444,7 @@ export class ApiEngine {
         return;
       }
       case 'delete': {
-        const dopts = deleteOptions(q, body);
-        const c = wctx();
-        if (isNamespaceObject) {
-          const r = await this.deleteNamespace(c, name, dopts);
-          writeObject(res, 200, r, fmt);
-          return;
-        }
-        const r = await storage.delete(c, name, dopts);
+        const r = await this.deleteObject(rt, wctx(), name, deleteOptions(q, body));
         writeObject(res, 200, r.deleted && rt.source === 'builtin' ? successStatus(rt, r.object) : r.object, fmt);
         return;
       }
@@ -518,6 +467,15 @@ export class ApiEngine {
       default:
         throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
+  }
+
+  /** The object a token is bound to (a Secret or Pod in the ServiceAccount's namespace, a Node), or NotFound. */
+  private async boundObject(cluster: LogicalCluster, namespace: string, kind: string, name: string): Promise<{ uid: string }> {
+    const b = BINDABLE_KINDS[kind];
+    const rt = b && this.servedIn(cluster).find((s) => s.rt.group === '' && s.rt.plural === b.plural)?.rt;
+    if (!b || !rt) throw new KumoError('NotFound', `${b?.plural ?? kind} "${name}" not found`, { name, kind: b?.plural ?? kind });
+    const obj = await this.storage(rt).get(b.namespaced ? { cluster, namespace } : { cluster }, name);
+    return { uid: String(meta(obj).uid) };
   }
 
   private listOptions(rt: ResourceType, q: URLSearchParams): Parameters<ResourceStorage['list']>[1] & object {
@@ -582,18 +540,24 @@ export class ApiEngine {
   }
 
   /**
-   * Namespace deletion: the namespace turns Terminating, everything in it is deleted, then the
-   * namespace itself goes (kube's namespace controller, run in process).
+   * Namespace deletion: the namespace turns Terminating (no new content may be created in it); the
+   * namespace controller (controllers/namespace) empties it and then lets it go.
    */
-  private async deleteNamespace(ctx: WriteContext, name: string, opts: DeleteOptions): Promise<KObject> {
+  private async deleteNamespace(ctx: WriteContext, name: string, opts: DeleteOptions): Promise<{ object: KObject; deleted: boolean }> {
     const storage = this.storage(this.namespaceRt);
     const scope: Scope = { cluster: ctx.cluster };
     const ns = await storage.get(scope, name);
     if (opts.preconditions?.uid !== undefined && opts.preconditions.uid !== meta(ns).uid) {
       throw new KumoError('Conflict', `Operation cannot be fulfilled on namespaces "${name}": Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${String(meta(ns).uid)}`);
     }
-    if (ctx.dryRun) return ns;
-    const marked = await storage.guaranteedUpdate({ cluster: ctx.cluster }, name, (old) => {
+    if (ctx.dryRun) return { object: ns, deleted: false };
+    const spec = isObject(ns.spec) ? ns.spec : {};
+    const specFinalizers = Array.isArray(spec.finalizers) ? spec.finalizers : [];
+    if (meta(ns).deletionTimestamp !== undefined && specFinalizers.length === 0) {
+      // Emptied and finalized: deleted for good (once its metadata finalizers are gone too).
+      return storage.delete(ctx, name, opts);
+    }
+    const object = await storage.guaranteedUpdate({ cluster: ctx.cluster }, name, (old) => {
       const m = meta(old);
       if (m.deletionTimestamp === undefined) {
         m.deletionTimestamp = rfc3339(this.opts.now ? this.opts.now() : new Date());
@@ -604,65 +568,24 @@ export class ApiEngine {
       old.status = status;
       return old;
     });
-    if (!this.stopping) {
-      const p: Promise<void> = this.emptyNamespace(ctx.cluster, name)
-        .catch((err: unknown) => {
-          // The namespace stays Terminating; the next DELETE (or a restart's cleanup) finishes it.
-          if (!this.stopping) this.opts.onBackgroundError?.(err);
-        })
-        .finally(() => this.cleanups.delete(p));
-      this.cleanups.add(p);
-    }
-    return marked;
+    return { object, deleted: false };
   }
 
-  private async emptyNamespace(cluster: LogicalCluster, name: string): Promise<void> {
-    for (let round = 0; round < 100 && !this.stopping; round++) {
-      let remaining = 0;
-      for (const { rt } of this.servedIn(cluster)) {
-        if (!rt.namespaced) continue;
-        const s = this.storage(rt);
-        const items = (await s.list({ cluster, namespace: name })).items;
-        remaining += items.length;
-        for (const obj of items) {
-          try {
-            await s.delete({ cluster, namespace: name }, String(meta(obj).name), { propagationPolicy: 'Background' });
-          } catch (err) {
-            if (!isKumoError(err, 'NotFound')) throw err;
-          }
-        }
-      }
-      if (remaining === 0) {
-        const s = this.storage(this.namespaceRt);
-        try {
-          const ns = await s.get({ cluster }, name);
-          await s.guaranteedUpdate({ cluster }, name, (old) => {
-            const m = meta(old);
-            m.finalizers = (m.finalizers ?? []).filter((f) => f !== 'kubernetes');
-            if ((m.finalizers ?? []).length === 0) delete m.finalizers;
-            return old;
-          });
-          if ((meta(ns).finalizers ?? []).filter((f) => f !== 'kubernetes').length === 0) {
-            await s.delete({ cluster }, name, {}).catch((err: unknown) => {
-              if (!isKumoError(err, 'NotFound')) throw err;
-            });
-          }
-        } catch (err) {
-          if (!isKumoError(err, 'NotFound')) throw err;
-        }
-        return;
-      }
-      // Objects with finalizers of their own need their controllers; look again shortly.
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  // ---- verbs without HTTP (the in-process client) --------------------------------------------------
+
+  /** Create, as over HTTP: a new Namespace also gets its `default` ServiceAccount. */
+  async createObject(rt: ResourceType, ctx: WriteContext, obj: KObject): Promise<KObject> {
+    const created = await this.storage(rt).create(ctx, obj);
+    if (rt === this.namespaceRt && !ctx.dryRun) await this.ensureDefaultServiceAccount(ctx.cluster, String(meta(created).name));
+    return created;
   }
 
-  /** Waits for background work (namespace cleanup) — for shutdown and tests. */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.cleanups]);
+  /** Delete, as over HTTP: a Namespace turns Terminating (its controller empties and removes it). */
+  async deleteObject(rt: ResourceType, ctx: WriteContext, name: string, opts: DeleteOptions): Promise<{ object: KObject; deleted: boolean }> {
+    if (rt === this.namespaceRt) return this.deleteNamespace(ctx, name, opts);
+    return this.storage(rt).delete(ctx, name, opts);
   }
 
-  private stopping = false;
   private readonly objectCaches = new Map<string, ObjectCache>();
   private readonly cacheAbort = new AbortController();
   private readonly cacheRuns: Promise<void>[] = [];
@@ -686,12 +609,10 @@ export class ApiEngine {
     return n;
   }
 
-  /** Stops background work (namespace cleanup) and waits for it; call before closing the store. */
+  /** Stops the object caches and waits for them; call before closing the store. */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.cacheAbort.abort();
     await Promise.allSettled(this.cacheRuns);
-    await this.idle();
   }
 }
 

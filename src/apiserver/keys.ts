@@ -17,6 +17,11 @@ export type LogicalCluster = string & { readonly [logicalClusterBrand]: true };
 
 /** The logical cluster of requests without a `/clusters/<name>` prefix: the management plane. */
 export const ROOT_CLUSTER = 'root' as LogicalCluster;
+/**
+ * Every logical cluster at once (kcp's wildcard): accepted only by list and watch, whose items then
+ * report the cluster each came from. Never part of a key.
+ */
+export const ALL_CLUSTERS = '*' as LogicalCluster;
 
 /** A DNS-1123 label: what a key segment and a `/clusters/<name>` path segment can safely hold. */
 export const LOGICAL_CLUSTER_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
@@ -75,7 +80,7 @@ export function storageKey(rt: KeyResource, cluster: LogicalCluster, namespace: 
  * logical cluster, or of one namespace in it.
  */
 export function storagePrefix(rt: KeyResource, cluster?: LogicalCluster, namespace?: string): string {
-  if (cluster === undefined) {
+  if (cluster === undefined || cluster === ALL_CLUSTERS) {
     if (namespace !== undefined) throw new KumoError('Internal', 'a storage prefix with a namespace needs a logical cluster');
     return resourcePrefix(rt);
   }

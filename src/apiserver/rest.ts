@@ -7,7 +7,7 @@ import { KumoError, isKumoError, statusFor, type ErrorCause } from '../lib/error
 import type { KObject, ResourceType } from '../api/types.js';
 import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
-import type { LogicalCluster } from './keys.js';
+import { ALL_CLUSTERS, parseStorageKey, type LogicalCluster } from './keys.js';
 import { generateName } from './names.js';
 import type { ObjectCache } from './watchcache.js';
 import { alreadyExists, badRequest, conflict, deepCopy, invalid, isObject, jsonEqual, meta, notFound, rfc3339, type Meta } from './object.js';
@@ -54,6 +54,8 @@ export interface ListOptions {
 
 export interface ListResult {
   items: KObject[];
+  /** For a list of ALL_CLUSTERS: the logical cluster of each item (same order). */
+  clusters?: LogicalCluster[];
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
@@ -83,6 +85,15 @@ export interface ApiWatchEvent {
   object: KObject;
   /** Identity of the store event behind `object` (shared by every watcher): a key for serializing once. */
   raw?: KeyValue;
+  /** For a watch of ALL_CLUSTERS: the logical cluster of `object`. */
+  cluster?: LogicalCluster;
+}
+
+/** The logical cluster a store key belongs to (for lists and watches of ALL_CLUSTERS). */
+function clusterOfKey(key: string): LogicalCluster {
+  const parts = parseStorageKey(key);
+  if (!parts) throw new KumoError('Internal', `unexpected storage key ${JSON.stringify(key)}`);
+  return parts.cluster;
 }
 
 /** Finalizers the garbage collector owns (ownerReference propagation). */
@@ -110,6 +121,8 @@ export class ResourceStorage {
       watchStore?: Store;
       /** The resource's object cache, for lists at resourceVersion "0" (created on first use). */
       objectCache?: () => ObjectCache;
+      /** Finalizers kept outside metadata (a Namespace's spec.finalizers): a deleted object stays while any is left. */
+      kindFinalizers?: (obj: KObject) => unknown[];
     } = {},
   ) {}
 
@@ -182,19 +195,25 @@ export class ResourceStorage {
       throw badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0" or ""');
     }
     const filter = (obj: KObject): boolean => (opts.labelMatch ? opts.labelMatch(meta(obj).labels) : true) && (opts.fieldMatch ? opts.fieldMatch(obj) : true);
+    const items: KObject[] = [];
+    const clusters: LogicalCluster[] | undefined = scope.cluster === ALL_CLUSTERS ? [] : undefined;
+    const keep = (obj: KObject, key: string): void => {
+      if (!filter(obj)) return;
+      items.push(obj);
+      clusters?.push(clusterOfKey(key));
+    };
+    const result = (r: Omit<ListResult, 'items'>): ListResult => (clusters ? { items, clusters, ...r } : { items, ...r });
     if (opts.resourceVersion === '0' && !opts.continue && this.hooks.objectCache) {
       // "Any version": served from memory, whole (kube's watch cache also ignores limit here).
       const cached = await this.hooks.objectCache().list(prefix, opts.signal);
-      const items: KObject[] = [];
       for (const c of cached.objects) {
         const obj = JSON.parse(c.json) as KObject;
         meta(obj).resourceVersion = String(c.modRevision);
-        if (filter(obj)) items.push(obj);
+        keep(obj, c.key);
       }
-      return { items, resourceVersion: String(cached.revision) };
+      return result({ resourceVersion: String(cached.revision) });
     }
     const filtered = opts.labelMatch !== undefined || opts.fieldMatch !== undefined;
-    const items: KObject[] = [];
     let token = opts.continue;
     let snapshot: number | undefined = revision;
     const storeOpts = (pageLimit: number): { limit: number; continue?: string; revision?: number; signal?: AbortSignal } => {
@@ -207,11 +226,8 @@ export class ResourceStorage {
     try {
       if (limit === 0) {
         const page = await this.store.list(prefix, storeOpts(0));
-        for (const kv of page.kvs) {
-          const obj = this.decode(kv);
-          if (filter(obj)) items.push(obj);
-        }
-        return { items, resourceVersion: String(page.revision) };
+        for (const kv of page.kvs) keep(this.decode(kv), kv.key);
+        return result({ resourceVersion: String(page.revision) });
       }
       // Fetch until `limit` items match or the range is exhausted; the continue token points after the
       // last key examined, at the first page's snapshot revision.
@@ -222,18 +238,17 @@ export class ResourceStorage {
         let lastKey: string | undefined;
         for (const kv of page.kvs) {
           lastKey = kv.key;
-          const obj = this.decode(kv);
-          if (filter(obj)) items.push(obj);
+          keep(this.decode(kv), kv.key);
           if (items.length === limit) break;
         }
         const moreInPage = lastKey !== undefined && lastKey !== page.kvs[page.kvs.length - 1]?.key;
         if (items.length === limit && (moreInPage || page.continue !== undefined)) {
           const next = encodeContinue(prefix, lastKey ?? '', page.revision);
-          const result: ListResult = { items, resourceVersion: String(page.revision), continue: next };
-          if (!filtered && !moreInPage && page.remaining !== undefined) result.remainingItemCount = page.remaining;
-          return result;
+          const r = result({ resourceVersion: String(page.revision), continue: next });
+          if (!filtered && !moreInPage && page.remaining !== undefined) r.remainingItemCount = page.remaining;
+          return r;
         }
-        if (page.continue === undefined) return { items, resourceVersion: String(page.revision) };
+        if (page.continue === undefined) return result({ resourceVersion: String(page.revision) });
         token = page.continue;
       }
     } catch (err) {
@@ -353,7 +368,7 @@ export class ResourceStorage {
       this.validateOrThrow(next, old, name);
       await this.hooks.checkNamespace?.(ctx, 'update');
       // An object being deleted whose last finalizer was just removed goes away now.
-      const deleting = typeof nm.deletionTimestamp === 'string' && (nm.finalizers ?? []).length === 0;
+      const deleting = typeof nm.deletionTimestamp === 'string' && (nm.finalizers ?? []).length === 0 && (this.hooks.kindFinalizers?.(next) ?? []).length === 0;
       if (ctx.dryRun) return next;
       try {
         if (deleting) {
@@ -489,7 +504,10 @@ export class ResourceStorage {
       if (initial) {
         // Initial state: synthetic ADDED events for what exists at one revision, then changes after it.
         const snapshot = await this.list(opts, { ...(opts.labelMatch ? { labelMatch: opts.labelMatch } : {}), ...(opts.fieldMatch ? { fieldMatch: opts.fieldMatch } : {}), signal: opts.signal });
-        for (const obj of snapshot.items) yield { type: 'ADDED', object: obj };
+        for (let i = 0; i < snapshot.items.length; i++) {
+          const cluster = snapshot.clusters?.[i];
+          yield cluster ? { type: 'ADDED', object: snapshot.items[i] as KObject, cluster } : { type: 'ADDED', object: snapshot.items[i] as KObject };
+        }
         after = Number(snapshot.resourceVersion);
         if (opts.sendInitialEvents && opts.allowBookmarks) {
           yield { type: 'BOOKMARK', object: this.bookmark(after, true) };
@@ -504,7 +522,8 @@ export class ResourceStorage {
         }
         for (const e of msg.events) {
           const ev = this.toApiEvent(e.type, e.kv, e.prev, match);
-          if (ev) yield ev;
+          if (!ev) continue;
+          yield opts.cluster === ALL_CLUSTERS ? { ...ev, cluster: clusterOfKey(e.kv.key) } : ev;
         }
       }
     } catch (err) {

@@ -10,7 +10,11 @@
 import type { KObject, ResourceType } from '../api/types.js';
 import type { LogicalCluster } from '../apiserver/keys.js';
 
-/** Where a call acts: a logical cluster and, for namespaced kinds, a namespace (absent: all namespaces, for list/watch). */
+/**
+ * Where a call acts: a logical cluster and, for namespaced kinds, a namespace (absent: all
+ * namespaces, for list/watch). List and watch also take ALL_CLUSTERS (without a namespace): every
+ * logical cluster at once, each item reporting its own.
+ */
 export interface Scope {
   cluster: LogicalCluster;
   namespace?: string;
@@ -34,6 +38,8 @@ export interface ListOptions extends CallOptions {
 
 export interface ObjectList {
   items: KObject[];
+  /** For a list of ALL_CLUSTERS: the logical cluster of each item (same order). */
+  clusters?: LogicalCluster[];
   /** Pass to `watch` to get every change after this list, nothing missed and nothing twice. */
   resourceVersion: string;
   continue?: string;
@@ -59,6 +65,8 @@ export interface WatchOptions {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
   object: KObject;
+  /** For a watch of ALL_CLUSTERS: the logical cluster of `object` (absent on bookmarks). */
+  cluster?: LogicalCluster;
 }
 
 export interface WriteOptions extends CallOptions {

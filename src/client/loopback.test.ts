@@ -127,12 +127,17 @@ describe('LoopbackClient against a real engine', () => {
     await rejects(env.client.get(CM, inDefault, 'dry'), 'NotFound');
   });
 
-  it('a new Namespace is prepared as the engine does; deleting one in process is refused', async () => {
+  it('a Namespace has the same lifecycle as over HTTP: prepared and given a default ServiceAccount; deleting it makes it Terminating', async () => {
     const NS = env.resource('namespaces');
     const ns = await env.client.create(NS, root, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n1' } });
     assert.deepEqual(ns.spec, { finalizers: ['kubernetes'] });
     assert.deepEqual(ns.status, { phase: 'Active' });
-    await rejects(env.client.delete(NS, root, 'n1'), 'MethodNotAllowed');
+    await env.client.get(env.resource('serviceaccounts'), { ...root, namespace: 'n1' }, 'default');
+    await env.client.delete(NS, root, 'n1');
+    const terminating = await env.client.get(NS, root, 'n1');
+    assert.equal((terminating.status as { phase?: string }).phase, 'Terminating');
+    assert.equal(typeof terminating.metadata?.deletionTimestamp, 'string');
+    await rejects(env.client.create(env.resource('configmaps'), { ...root, namespace: 'n1' }, cm('late', {})), 'Forbidden');
   });
 
   it('resolves any copy of a ResourceType; an unserved one is NotFound', async () => {

@@ -3,13 +3,13 @@
 // subresource, finalizers, watch with bookmarks and 410 Gone. What it returns is the caller's own
 // copy; watch events are copied out of the storage's shared, decoded-once objects.
 //
-// Differences from the HTTP path, until the engine offers its verbs without a request: merge patch is
-// a read-merge-update loop here (same result, more round trips under contention), a new Namespace is
-// prepared here as the engine does, and deleting a Namespace is refused (the engine's namespace
-// lifecycle is reachable only through HTTP; refusing beats deleting it without emptying it).
+// Differences from the HTTP path: merge patch is a read-merge-update loop here (same result, more round
+// trips under contention). Create and delete go through the engine's verbs, so a Namespace gets its
+// default ServiceAccount and its deletion is the same lifecycle as over HTTP.
 import { KumoError, isKumoError } from '../lib/errors.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import { mergePatch, type ApiEngine } from '../apiserver/engine.js';
+import { ALL_CLUSTERS, ROOT_CLUSTER, type LogicalCluster } from '../apiserver/keys.js';
 import { isObject, meta } from '../apiserver/object.js';
 import type { ResourceStorage, WatchOptions as StorageWatchOptions, WriteContext } from '../apiserver/rest.js';
 import { fieldMatcher, labelMatcher } from '../apiserver/selectors.js';
@@ -34,17 +34,27 @@ export class LoopbackClient implements Client {
     private readonly opts: LoopbackClientOptions = {},
   ) {}
 
-  /** The served ResourceType for `rt` (matched by group/version/plural, so any copy of a type works). */
-  private storage(rt: ClientResource): ResourceStorage {
+  /**
+   * The storage of `rt` as served in `cluster` (matched by group/version/plural, so any copy of a type
+   * works). For ALL_CLUSTERS: the built-in kind, or the kind of that name served in any logical cluster
+   * (every cluster's objects of one resource share its key range).
+   */
+  private storage(rt: ClientResource, cluster: LogicalCluster): ResourceStorage {
     const path = `${rt.group}/${rt.version}/${rt.plural}`;
-    let served = this.byPath.get(path);
-    if (!served) {
-      // CRDs come and go: look again before answering NotFound.
-      this.byPath = new Map(this.engine.resourceTypes().map((t) => [`${t.group}/${t.version}/${t.plural}`, t]));
-      served = this.byPath.get(path);
+    const id = `${cluster}|${path}`;
+    const known = this.byPath.get(id);
+    const storage = known && this.engine.storageOf(known);
+    if (storage) return storage;
+    // CRDs come and go (a re-created CRD is served by a new type): look again before answering NotFound.
+    const clusters = cluster === ALL_CLUSTERS ? [ROOT_CLUSTER, ...new Set(this.engine.servedCrds().map((c) => c.cluster))] : [cluster];
+    for (const c of clusters) {
+      const served = this.engine.resourceTypes(c).find((t) => `${t.group}/${t.version}/${t.plural}` === path);
+      if (served) {
+        this.byPath.set(id, served);
+        return this.engine.storage(served);
+      }
     }
-    if (!served) throw new KumoError('NotFound', NOT_FOUND);
-    return this.engine.storage(served);
+    throw new KumoError('NotFound', NOT_FOUND);
   }
 
   private scope(storage: ResourceStorage, scope: Scope): Scope {
@@ -61,14 +71,14 @@ export class LoopbackClient implements Client {
 
   get(rt: ClientResource, scope: Scope, name: string, opts: CallOptions = {}): Promise<KObject> {
     return call(async () => {
-      const s = this.storage(rt);
+      const s = this.storage(rt, scope.cluster);
       return s.get(this.scope(s, scope), name, opts.signal);
     });
   }
 
   list(rt: ClientResource, scope: Scope, opts: ListOptions = {}): Promise<ObjectList> {
     return call(async () => {
-      const s = this.storage(rt);
+      const s = this.storage(rt, scope.cluster);
       const lo: Parameters<ResourceStorage['list']>[1] & object = {};
       const lm = labelMatcher(opts.labelSelector);
       const fm = fieldMatcher(opts.fieldSelector, s.rt);
@@ -80,6 +90,7 @@ export class LoopbackClient implements Client {
       if (opts.signal) lo.signal = opts.signal;
       const r = await s.list(this.scope(s, scope), lo);
       const out: ObjectList = { items: r.items, resourceVersion: r.resourceVersion };
+      if (r.clusters) out.clusters = r.clusters;
       if (r.continue !== undefined) out.continue = r.continue;
       return out;
     });
@@ -87,7 +98,7 @@ export class LoopbackClient implements Client {
 
   async *watch(rt: ClientResource, scope: Scope, opts: WatchOptions): AsyncGenerator<WatchEvent> {
     if (opts.signal.aborted) return;
-    const s = this.storage(rt);
+    const s = this.storage(rt, scope.cluster);
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
     opts.signal.addEventListener('abort', onAbort, { once: true });
@@ -105,7 +116,7 @@ export class LoopbackClient implements Client {
       for await (const ev of s.watch(wo)) {
         if (ev.type === 'ERROR') throw errorFromStatus(ev.object);
         // The storage's objects are shared by every watcher of the event: hand out a copy.
-        yield { type: ev.type, object: structuredClone(ev.object) };
+        yield ev.cluster ? { type: ev.type, object: structuredClone(ev.object), cluster: ev.cluster } : { type: ev.type, object: structuredClone(ev.object) };
       }
     } finally {
       clearTimeout(timer);
@@ -117,21 +128,21 @@ export class LoopbackClient implements Client {
 
   create(rt: ClientResource, scope: Scope, obj: KObject, opts?: WriteOptions): Promise<KObject> {
     return call(async () => {
-      const s = this.storage(rt);
-      return s.create(this.writeContext(s, scope, opts), obj);
+      const s = this.storage(rt, scope.cluster);
+      return this.engine.createObject(s.rt, this.writeContext(s, scope, opts), obj);
     });
   }
 
   update(rt: ClientResource, scope: Scope, obj: KObject, opts?: WriteOptions): Promise<KObject> {
     return call(async () => {
-      const s = this.storage(rt);
+      const s = this.storage(rt, scope.cluster);
       return s.update(this.writeContext(s, scope, opts), nameOf(obj), obj);
     });
   }
 
   updateStatus(rt: ClientResource, scope: Scope, obj: KObject, opts?: WriteOptions): Promise<KObject> {
     return call(async () => {
-      const s = this.storage(rt);
+      const s = this.storage(rt, scope.cluster);
       if (!s.rt.subresources.status) throw new KumoError('NotFound', NOT_FOUND);
       return s.update(this.writeContext(s, scope, opts), nameOf(obj), obj, { subresource: 'status' });
     });
@@ -143,7 +154,7 @@ export class LoopbackClient implements Client {
    */
   patch(rt: ClientResource, scope: Scope, name: string, patch: Record<string, unknown>, opts: PatchOptions = {}): Promise<KObject> {
     return call(async () => {
-      const s = this.storage(rt);
+      const s = this.storage(rt, scope.cluster);
       if (opts.subresource === 'status' && !s.rt.subresources.status) throw new KumoError('NotFound', NOT_FOUND);
       const ctx = this.writeContext(s, scope, opts);
       const pm = isObject(patch.metadata) ? patch.metadata : {};
@@ -174,14 +185,11 @@ export class LoopbackClient implements Client {
 
   delete(rt: ClientResource, scope: Scope, name: string, opts: DeleteOptions = {}): Promise<void> {
     return call(async () => {
-      const s = this.storage(rt);
-      if (s.rt.group === '' && s.rt.plural === 'namespaces') {
-        throw new KumoError('MethodNotAllowed', 'deleting a namespace in process is not supported yet: the namespace lifecycle runs in the API engine\'s HTTP path');
-      }
+      const s = this.storage(rt, scope.cluster);
       const dopts: Parameters<ResourceStorage['delete']>[2] & object = {};
       if (opts.propagationPolicy) dopts.propagationPolicy = opts.propagationPolicy;
       if (opts.preconditions) dopts.preconditions = opts.preconditions;
-      await s.delete(this.writeContext(s, scope, opts), name, dopts);
+      await this.engine.deleteObject(s.rt, this.writeContext(s, scope, opts), name, dopts);
     });
   }
 }
@@ -201,5 +209,3 @@ function nameOf(obj: KObject): string {
   if (typeof name !== 'string' || name === '') throw new KumoError('BadRequest', 'metadata.name is required for an update');
   return name;
 }
-
-/** What the engine does to every new Namespace: the `kubernetes` finalizer and phase Active. */

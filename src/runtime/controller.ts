@@ -242,14 +242,14 @@ export class ControllerBuilder {
       ...(this.opts.clock ? { clock: this.opts.clock } : {}),
     });
     const forInf = inf(forRt);
-    forInf.addEventHandler(mapHandler((o) => [keyOf(forInf.cluster, o)], c));
+    forInf.addEventHandler(mapHandler((o) => [keyOf(forInf.clusterOf(o), o)], c));
     for (const rt of this.owned) {
       const i = inf(rt);
-      i.addEventHandler(mapHandler((o) => ownerKeys(o, forRt, i.cluster), c));
+      i.addEventHandler(mapHandler((o) => ownerKeys(o, forRt, i.clusterOf(o)), c));
     }
     for (const { rt, map } of this.watched) {
       const i = inf(rt);
-      i.addEventHandler(mapHandler((o) => map(o, i.cluster), c));
+      i.addEventHandler(mapHandler((o) => map(o, i.clusterOf(o)), c));
     }
     return c;
   }

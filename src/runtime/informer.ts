@@ -12,13 +12,14 @@
 // - nothing is silent: `synced`, `relisted` and `error` events, structured logs, counters.
 // The loop only ends when its signal aborts.
 //
-// Scope: one informer per (ResourceType, logical cluster). Watching a resource across every logical
-// cluster needs the engine's storage to list/watch without a cluster (the store keys allow it).
+// Scope: one informer per ResourceType and logical cluster — or ALL_CLUSTERS, one informer over every
+// logical cluster (the engine lists and watches the resource's whole key range and names each item's
+// cluster); `clusterOf(obj)` tells a handler which cluster a cached object is from.
 import type { Logger } from 'pino';
 import { isKumoError } from '../lib/errors.js';
 import { jittered, sleep, type Runnable } from '../lib/runnable.js';
 import type { KObject } from '../api/types.js';
-import type { LogicalCluster } from '../apiserver/keys.js';
+import { ALL_CLUSTERS, type LogicalCluster } from '../apiserver/keys.js';
 import type { Client, ClientResource, Scope, WatchEvent } from '../client/client.js';
 import { objectKey } from '../client/keys.js';
 import { Indexer, type CacheReader, type IndexFunc } from './indexer.js';
@@ -118,6 +119,24 @@ export class Informer implements Runnable {
 
   get cluster(): LogicalCluster {
     return this.opts.cluster;
+  }
+
+  /** The logical cluster of an object this informer handed out (its own cluster unless ALL_CLUSTERS). */
+  clusterOf(obj: KObject): LogicalCluster {
+    if (this.opts.cluster !== ALL_CLUSTERS) return this.opts.cluster;
+    const c = this.clusters.get(obj);
+    if (c === undefined) throw new Error(`${this.name}: an object this informer did not hand out`);
+    return c;
+  }
+
+  /** Cluster of each object handed out by an ALL_CLUSTERS informer (objects are frozen and shared). */
+  private readonly clusters = new WeakMap<KObject, LogicalCluster>();
+
+  private clusterFor(obj: KObject, cluster: LogicalCluster | undefined): LogicalCluster {
+    if (this.opts.cluster !== ALL_CLUSTERS) return this.opts.cluster;
+    if (cluster === undefined) throw new Error(`${this.name}: an item of an all-clusters list or watch without its cluster`);
+    this.clusters.set(obj, cluster);
+    return cluster;
   }
 
   get resource(): ClientResource {
@@ -262,7 +281,7 @@ export class Informer implements Runnable {
         ...(this.opts.labelSelector !== undefined ? { labelSelector: this.opts.labelSelector } : {}),
         ...(this.opts.fieldSelector !== undefined ? { fieldSelector: this.opts.fieldSelector } : {}),
       });
-      for (const o of page.items) next.set(objectKey(this.opts.cluster, o), o);
+      page.items.forEach((o, i) => next.set(objectKey(this.clusterFor(o, page.clusters?.[i]), o), o));
       rv = page.resourceVersion;
       cont = page.continue;
     } while (cont !== undefined && cont !== '');
@@ -363,7 +382,7 @@ export class Informer implements Runnable {
       return;
     }
     this.counters.events++;
-    const key = objectKey(this.opts.cluster, ev.object);
+    const key = objectKey(this.clusterFor(ev.object, ev.cluster), ev.object);
     if (ev.type === 'DELETED') {
       const old = this.cache.remove(key);
       if (old) this.dispatch('onDelete', (h) => h.onDelete?.(ev.object));

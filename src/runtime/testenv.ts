@@ -56,7 +56,7 @@ export async function startTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> 
     },
     stop() {
       stopped ??= (async () => {
-        await engine.idle();
+        await engine.stop();
         await store.close();
         await fs.rm(dir, { recursive: true, force: true });
       })();

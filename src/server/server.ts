@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
 import { ApiEngine } from '../apiserver/engine.js';
-import { GarbageCollector } from '../controllers/gc/controller.js';
 import { createTokenSigner, generateServiceAccountKey } from '../apiserver/satoken.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
@@ -22,6 +21,7 @@ import { Compactor, DEFAULT_COMPACTION_INTERVAL_MS } from '../store/compactor.js
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
 import { readBuildInfo } from './buildinfo.js';
+import { startControllers, type RunningControllers } from './controllers.js';
 import { checkFormatVersion, ensureDataDir, lockDataDir } from './datadir.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:6443';
@@ -81,7 +81,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Undo what was set up so far when a later step fails.
   let store: Store | undefined;
   let compactor: Launched | undefined;
-  const controllers: Launched[] = [];
+  let running: RunningControllers | undefined;
   let engineRef: ApiEngine | undefined;
   let server: https.Server | undefined;
   try {
@@ -109,19 +109,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       schema: schemaOps,
       serverAddress: () => address,
       tokenSigner,
-      onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'namespace cleanup failed; the namespace stays Terminating'),
+      onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'object cache relisting'),
     });
     engineRef = engine;
     await engine.ensureSystemNamespaces();
-    // The CRD loop (establishing/finalizing) runs beside the listener; it is in sync before we listen.
-    const crdLoop = launch(
-      { name: 'crd-controller', start: (signal) => engine.runCrdLoop(signal, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'crd controller retrying')) },
-      (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'crd controller failed'),
-    );
-    controllers.push(crdLoop);
-    const gc = new GarbageCollector(engine, store, log);
-    controllers.push(launch(gc, (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'garbage collector failed')));
-    for (let i = 0; i < 100 && !engine.crdsSynced(); i++) await new Promise((r) => setTimeout(r, 20));
+    // Controllers on the runtime; every CRD in the store is served before we listen.
+    running = startControllers(engine, store, log);
+    if (!(await running.crdsServed(10_000))) log.warn({}, 'CRDs not all loaded after 10 s; listening anyway');
     const handler = createApiHandler({
       store,
       version: versionInfo(readBuildInfo()),
@@ -171,7 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         shuttingDown = true;
         log.info({ graceMs }, 'server stopping');
         await closeServer(srv, graceMs, log);
-        for (const c of controllers.reverse()) await stopRunnable(c, graceMs, log);
+        await running?.stop(graceMs);
         await engine.stop();
         if (runningCompactor !== undefined) await stopRunnable(runningCompactor, graceMs, log);
         try {
@@ -188,7 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     server?.close();
     server?.closeAllConnections();
-    for (const c of controllers.reverse()) await stopRunnable(c, graceMs, log);
+    await running?.stop(graceMs);
     await engineRef?.stop();
     if (compactor !== undefined) await stopRunnable(compactor, graceMs, log);
     await store?.close().catch(() => undefined);

@@ -1,10 +1,13 @@
 // The garbage collector (kube-controller-manager's, in process): follows ownerReferences across every
 // kind and logical cluster with ONE store watch over `/registry/`, and applies the decisions of
 // graph.ts — background deletion of orphaned dependents, foreground deletion (`foregroundDeletion`
-// finalizer) and orphaning (`orphan` finalizer).
+// finalizer) and orphaning (`orphan` finalizer). The graph is its informer (one watch of every kind is
+// cheaper than an informer per kind); the uids to decide about go through the runtime's rate-limited
+// WorkQueue, so a failing action is retried with per-item backoff and no uid is worked on twice at once.
 import type { Logger } from 'pino';
 import { isKumoError } from '../../lib/errors.js';
-import type { Runnable } from '../../lib/runnable.js';
+import { sleep, type Runnable } from '../../lib/runnable.js';
+import { WorkQueue } from '../../runtime/workqueue.js';
 import type { ApiEngine } from '../../apiserver/engine.js';
 import { parseStorageKey, type LogicalCluster } from '../../apiserver/keys.js';
 import type { ResourceStorage } from '../../apiserver/rest.js';
@@ -51,12 +54,10 @@ function nodeOf(kv: KeyValue): Node | null {
 export class GarbageCollector implements Runnable {
   readonly name = 'garbage-collector';
   private readonly graph = new OwnerGraph();
-  private readonly queue = new Set<string>();
+  /** Owner uids to decide about: the runtime's rate-limited queue (a failed action retries with backoff). */
+  private queue = new WorkQueue();
   /** Dependents of owners that were deleted in the foreground are deleted in the foreground too. */
   private readonly foregroundOwners = new Set<string>();
-  private wake: (() => void) | null = null;
-  /** True while the graph is being listed; the worker waits. */
-  private building = true;
   /** Counters for metrics and tests. */
   readonly stats = { deletions: 0, orphaned: 0, finalizersRemoved: 0, errors: 0 };
 
@@ -66,20 +67,22 @@ export class GarbageCollector implements Runnable {
     private readonly log?: Logger,
   ) {}
 
+  /**
+   * Lists and watches every object into the owner graph; a worker decides per uid. On a failed watch
+   * the graph is rebuilt with a fresh queue and worker: no decision is taken while the graph is being
+   * (re)built, since an owner not listed yet would look gone and its dependents would be deleted.
+   */
   async start(signal: AbortSignal): Promise<void> {
-    const worker = this.work(signal);
     while (!signal.aborted) {
+      const queue = (this.queue = new WorkQueue());
+      let worker: Promise<void> | undefined;
       try {
-        // No decision is taken while the graph is being (re)built: an owner not listed yet would look
-        // gone, and its dependents would be deleted.
-        this.building = true;
-        this.queue.clear();
         this.graph.clear();
         const attention: string[] = [];
         let rev = 0;
         let cont: string | undefined;
         do {
-          const page = await this.store.list(PREFIX, { limit: 1000, ...(cont ? { continue: cont } : {}) });
+          const page = await this.store.list(PREFIX, { limit: 1000, ...(cont ? { continue: cont } : {}), signal });
           rev = page.revision;
           for (const kv of page.kvs) {
             const n = nodeOf(kv);
@@ -89,9 +92,9 @@ export class GarbageCollector implements Runnable {
           }
           cont = page.continue;
         } while (cont);
-        this.building = false;
         // Everything with owners or being deleted may need attention after a (re)list.
-        for (const uid of attention) this.enqueue(uid);
+        for (const uid of attention) queue.add(uid);
+        worker = this.work(queue, signal);
         for await (const msg of this.store.watch(PREFIX, rev, { signal })) {
           if (msg.kind !== 'events') continue;
           for (const e of msg.events) this.observe(e.type, e.kv, e.prev);
@@ -100,60 +103,58 @@ export class GarbageCollector implements Runnable {
         if (signal.aborted) break;
         this.stats.errors++;
         this.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'garbage collector relisting');
-        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        queue.shutDown();
+        await worker;
       }
+      await sleep(500, signal);
     }
-    this.wake?.();
-    await worker;
   }
 
   private observe(type: 'create' | 'update' | 'delete', kv: KeyValue, prev: KeyValue | undefined): void {
+    const q = this.queue;
     if (type === 'delete') {
       const gone = prev ? nodeOf(prev) : null;
       if (!gone) return;
       this.graph.remove(gone.uid);
       // Its dependents may now be orphans; the owners it blocked may now finish.
-      for (const d of this.graph.dependentsOf(gone.uid)) this.enqueue(d.uid);
-      for (const o of gone.owners) this.enqueue(o.uid);
+      for (const d of this.graph.dependentsOf(gone.uid)) q.add(d.uid);
+      for (const o of gone.owners) q.add(o.uid);
       return;
     }
     const n = nodeOf(kv);
     if (!n) return;
     // Owners this object no longer names may be waiting for it (orphaning, foreground deletion).
     const before = this.graph.get(n.uid);
-    for (const o of before?.owners ?? []) if (!n.owners.some((x) => x.uid === o.uid)) this.enqueue(o.uid);
+    for (const o of before?.owners ?? []) if (!n.owners.some((x) => x.uid === o.uid)) q.add(o.uid);
     this.graph.upsert(n);
-    if (n.owners.length > 0 || n.deleting) this.enqueue(n.uid);
-    if (n.deleting) for (const o of n.owners) this.enqueue(o.uid);
+    if (n.owners.length > 0 || n.deleting) q.add(n.uid);
+    if (n.deleting) for (const o of n.owners) q.add(o.uid);
   }
 
-  private enqueue(uid: string): void {
-    this.queue.add(uid);
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  private async work(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const uid = this.building ? undefined : this.queue.values().next().value;
-      if (uid === undefined) {
-        await new Promise<void>((r) => (this.wake = r));
-        continue;
-      }
-      this.queue.delete(uid);
-      const n = this.graph.get(uid);
-      if (n?.deleting && n.finalizers.includes('foregroundDeletion')) this.foregroundOwners.add(uid);
-      const foreground = n ? n.owners.some((o) => this.foregroundOwners.has(o.uid)) : false;
-      for (const a of decide(this.graph, uid, foreground)) {
-        try {
-          await this.apply(a);
-        } catch (err) {
-          if (isKumoError(err, 'NotFound') || isKumoError(err, 'Conflict')) continue;
-          this.stats.errors++;
-          this.log?.warn({ err: err instanceof Error ? err.message : String(err), action: a.kind, name: a.node.ref.name }, 'garbage collector action failed; retrying');
-          setTimeout(() => this.enqueue(uid), 1000).unref();
+  private async work(queue: WorkQueue, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const uid = await queue.get(signal);
+      if (uid === undefined) return;
+      try {
+        const n = this.graph.get(uid);
+        if (n?.deleting && n.finalizers.includes('foregroundDeletion')) this.foregroundOwners.add(uid);
+        const foreground = n ? n.owners.some((o) => this.foregroundOwners.has(o.uid)) : false;
+        let failed = false;
+        for (const a of decide(this.graph, uid, foreground)) {
+          try {
+            await this.apply(a);
+          } catch (err) {
+            if (isKumoError(err, 'NotFound') || isKumoError(err, 'Conflict')) continue;
+            failed = true;
+            this.stats.errors++;
+            this.log?.warn({ err: err instanceof Error ? err.message : String(err), action: a.kind, name: a.node.ref.name }, 'garbage collector action failed; retrying');
+          }
         }
+        if (failed) queue.addRateLimited(uid);
+        else queue.forget(uid);
+      } finally {
+        queue.done(uid);
       }
     }
   }
