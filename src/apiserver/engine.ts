@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import { tokenRequestSchema } from '../api/index.js';
 import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOBUF, type OpenAPIOptions, type OpenAPIV3Documents, type ServedDocument } from '../api/openapi/index.js';
+import { applyStrategicPatch } from '../api/patch/strategic.js';
 import type { KObject, ResourceType } from '../api/types.js';
 import { FanoutStore } from '../store/fanout.js';
 import { ObjectCache } from './watchcache.js';
@@ -502,11 +503,10 @@ export class ApiEngine {
     return o;
   }
 
-  /** JSON merge patch (RFC 7386). Strategic merge is answered as a merge of maps until it lands. */
   /**
-   * PATCH: JSON patch (RFC 6902), JSON merge patch (RFC 7386), and strategic merge patch — applied as a
-   * merge patch for now (enough for label/annotate; the schema-driven strategic merge is the next
-   * issue). Server-side apply is not served yet (415).
+   * PATCH: JSON patch (RFC 6902), JSON merge patch (RFC 7386), and strategic merge patch by the kind's
+   * schema (built-in kinds; a CRD answers 415, as kube-apiserver does). Server-side apply is not
+   * served yet (415).
    */
   private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
     const type = negotiatePatch(req.headers['content-type'], patchTypesFor(storage.rt));
@@ -519,7 +519,12 @@ export class ApiEngine {
     } catch (err) {
       throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const apply = type === 'application/json-patch+json' ? jsonPatchFn(patch) : mergePatchFn(storage, name, patch);
+    const apply =
+      type === 'application/json-patch+json'
+        ? jsonPatchFn(patch)
+        : type === 'application/strategic-merge-patch+json'
+          ? strategicPatchFn(storage, name, patch)
+          : mergePatchFn(storage, name, patch);
     return storage.patch(ctx, name, apply, sub === 'status' ? { subresource: 'status' } : {});
   }
 
@@ -716,12 +721,25 @@ function immutableMetaCauses(obj: KObject, old: KObject | undefined): ErrorCause
 function mergePatchFn(storage: ResourceStorage, name: string, patch: unknown): (current: KObject) => KObject {
   if (!isObject(patch)) throw new KumoError('BadRequest', 'a merge patch must be a JSON object');
   return (current) => {
-    const pm = isObject(patch.metadata) ? patch.metadata : {};
-    if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(current).resourceVersion) {
-      throw new KumoError('Conflict', `Operation cannot be fulfilled on ${groupResource(storage.rt)} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
-    }
+    checkPatchResourceVersion(storage, name, current, patch);
     return mergePatch(current, patch) as KObject;
   };
+}
+
+/** Strategic merge patch by the kind's schema (`x-kubernetes-patch-strategy` / `-merge-key`). */
+function strategicPatchFn(storage: ResourceStorage, name: string, patch: unknown): (current: KObject) => KObject {
+  return (current) => {
+    checkPatchResourceVersion(storage, name, current, patch);
+    return applyStrategicPatch(current, patch, storage.rt.schema);
+  };
+}
+
+/** A resourceVersion in the patch's metadata is a precondition, as in kube. */
+function checkPatchResourceVersion(storage: ResourceStorage, name: string, current: KObject, patch: unknown): void {
+  const pm = isObject(patch) && isObject(patch.metadata) ? patch.metadata : {};
+  if (typeof pm.resourceVersion === 'string' && pm.resourceVersion !== meta(current).resourceVersion) {
+    throw new KumoError('Conflict', `Operation cannot be fulfilled on ${groupResource(storage.rt)} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+  }
 }
 
 /** RFC 6902 JSON patch (fast-json-patch); an operation that does not apply is Invalid, as in kube. */
