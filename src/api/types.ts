@@ -124,6 +124,12 @@ export interface ResourceType {
   strategy?: Strategy;
   /** Where the definition came from. */
   source: 'builtin' | 'crd';
+  /**
+   * The version objects are stored in, when another version of the kind is (a CRD's `storage: true`
+   * version). Objects are read in any served version with the apiVersion rewritten (the CRD conversion
+   * strategy `None`).
+   */
+  storageVersion?: string;
 }
 
 export const DEFAULT_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

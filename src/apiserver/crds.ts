@@ -55,6 +55,8 @@ export function crdResourceTypes(crd: KObject): ResourceType[] {
   const kind = str(names.kind) ?? '';
   const plural = str(names.plural) ?? '';
   const out: ResourceType[] = [];
+  const stored = (Array.isArray(spec.versions) ? spec.versions : []).find((v) => isObject(v) && v.storage === true);
+  const storageVersion = isObject(stored) ? str(stored.name) : undefined;
   for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
     if (!isObject(v) || v.served !== true || !str(v.name)) continue;
     const openAPI = isObject(v.schema) && isObject(v.schema.openAPIV3Schema) ? (v.schema.openAPIV3Schema as JSONSchemaProps) : { type: 'object' as const, 'x-kubernetes-preserve-unknown-fields': true };
@@ -78,6 +80,7 @@ export function crdResourceTypes(crd: KObject): ResourceType[] {
       verbs: DEFAULT_VERBS,
       source: 'crd',
     };
+    if (storageVersion !== undefined && storageVersion !== rt.version) rt.storageVersion = storageVersion;
     if (isObject(sub.status)) rt.subresources.status = true;
     if (isObject(sub.scale)) {
       const sc: ScaleSubresource = { specReplicasPath: str(sub.scale.specReplicasPath) ?? '', statusReplicasPath: str(sub.scale.statusReplicasPath) ?? '' };
@@ -119,6 +122,11 @@ export function crdStatus(crd: KObject, conflict: string | null, now: Date): Rec
   const status = isObject(crd.status) ? { ...crd.status } : {};
   const spec = isObject(crd.spec) ? crd.spec : {};
   let conditions = Array.isArray(status.conditions) ? (status.conditions as Record<string, unknown>[]) : [];
+  // Every version objects were ever stored in (kube keeps it for storage migrations).
+  const stored = (Array.isArray(spec.versions) ? spec.versions : []).find((v) => isObject(v) && v.storage === true);
+  const storedVersions = strings(status.storedVersions);
+  if (isObject(stored) && str(stored.name) && !storedVersions.includes(String(stored.name))) storedVersions.push(String(stored.name));
+  if (storedVersions.length > 0) status.storedVersions = storedVersions;
   if (conflict) {
     conditions = setCondition(conditions, 'NamesAccepted', 'False', 'NameConflict', conflict, now);
     conditions = setCondition(conditions, 'Established', 'False', 'NotAccepted', 'not all names are accepted', now);

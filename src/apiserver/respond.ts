@@ -44,7 +44,8 @@ export function watchLine(ev: ApiWatchEvent, transform?: (obj: ApiWatchEvent['ob
   if (!ev.raw) return build();
   let byType = lineCache.get(ev.raw);
   if (!byType) lineCache.set(ev.raw, (byType = new Map<string, Buffer>()));
-  const k = `${ev.type}\0${variant}`;
+  // Versions of one kind (a CRD's) share store events: the object's apiVersion is part of the key.
+  const k = `${ev.type}\0${variant}\0${String(ev.object.apiVersion)}`;
   let line = byType.get(k);
   if (!line) byType.set(k, (line = build()));
   return line;

@@ -102,8 +102,6 @@ export const FINALIZER_ORPHAN = 'orphan';
 
 const MAX_CONFLICT_RETRIES = 10;
 
-/** Decoded objects per stored value, shared by every watcher of an event; freed with the event. */
-const decodedCache = new WeakMap<KeyValue, KObject>();
 
 export class ResourceStorage {
   constructor(
@@ -142,9 +140,21 @@ export class ResourceStorage {
   }
 
   /** Decodes a stored value and stamps its resourceVersion from the store. The result is the caller's. */
+  /** Decoded objects per stored value, shared by every watcher of an event; freed with the event. */
+  private readonly decodedCache = new WeakMap<KeyValue, KObject>();
+
   decode(kv: KeyValue): KObject {
     const obj = JSON.parse(kv.value.toString('utf8')) as KObject;
     meta(obj).resourceVersion = String(kv.modRevision);
+    return this.toServedVersion(obj);
+  }
+
+  /** A CRD's object stored in another version reads as this one (conversion strategy None). */
+  private toServedVersion(obj: KObject): KObject {
+    if (this.rt.source === 'crd' && typeof obj.apiVersion === 'string') {
+      const gv = `${this.rt.group}/${this.rt.version}`;
+      if (obj.apiVersion !== gv && obj.apiVersion.startsWith(`${this.rt.group}/`)) obj.apiVersion = gv;
+    }
     return obj;
   }
 
@@ -153,8 +163,8 @@ export class ResourceStorage {
    * (decoded, and later serialized, once). Callers must not mutate it.
    */
   decodeShared(kv: KeyValue): KObject {
-    let obj = decodedCache.get(kv);
-    if (!obj) decodedCache.set(kv, (obj = this.decode(kv)));
+    let obj = this.decodedCache.get(kv);
+    if (!obj) this.decodedCache.set(kv, (obj = this.decode(kv)));
     return obj;
   }
 
@@ -163,7 +173,10 @@ export class ResourceStorage {
     const rv = m.resourceVersion;
     // resourceVersion is the store's revision, never stored inside the value.
     delete m.resourceVersion;
+    const apiVersion = obj.apiVersion;
+    if (this.rt.storageVersion !== undefined) obj.apiVersion = `${this.rt.group}/${this.rt.storageVersion}`;
     const buf = Buffer.from(JSON.stringify(obj));
+    obj.apiVersion = apiVersion;
     if (rv !== undefined) m.resourceVersion = rv;
     return buf;
   }
@@ -207,7 +220,7 @@ export class ResourceStorage {
       // "Any version": served from memory, whole (kube's watch cache also ignores limit here).
       const cached = await this.hooks.objectCache().list(prefix, opts.signal);
       for (const c of cached.objects) {
-        const obj = JSON.parse(c.json) as KObject;
+        const obj = this.toServedVersion(JSON.parse(c.json) as KObject);
         meta(obj).resourceVersion = String(c.modRevision);
         keep(obj, c.key);
       }
@@ -537,11 +550,11 @@ export class ResourceStorage {
       if (!prev) return null;
       // A deleted object is reported with its last state at the revision of its deletion; shared per
       // event through the delete's own KeyValue.
-      let obj = decodedCache.get(kv);
+      let obj = this.decodedCache.get(kv);
       if (!obj) {
         obj = this.decode(prev);
         meta(obj).resourceVersion = String(kv.modRevision);
-        decodedCache.set(kv, obj);
+        this.decodedCache.set(kv, obj);
       }
       return match(obj) ? { type: 'DELETED', object: obj, raw: kv } : null;
     }

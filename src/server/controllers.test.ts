@@ -99,6 +99,41 @@ describe('controllers on the runtime (real engine, SQLite)', () => {
     assert.equal((await c.list(widgets, { cluster: other, namespace: 'default' })).items.length, 0);
   });
 
+  it('serves every version of a CRD from one storage version, rewriting apiVersion (conversion strategy None)', async () => {
+    const CRD = env.engine.crdResourceType;
+    const c = env.client;
+    const twoVersions = crd('versions.example.com');
+    const schema = { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } };
+    (twoVersions.spec as { versions: unknown[] }).versions = [
+      { name: 'v1', served: true, storage: true, schema },
+      { name: 'v2', served: true, storage: false, schema },
+    ];
+    await c.create(CRD, { cluster: ROOT_CLUSTER }, twoVersions);
+    await eventually('served', () => env.engine.resourceTypes(ROOT_CLUSTER).some((t) => t.group === 'versions.example.com' && t.version === 'v2'));
+    const v1 = { group: 'versions.example.com', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true };
+    const v2 = { ...v1, version: 'v2' };
+    const at = { cluster: ROOT_CLUSTER, namespace: 'default' };
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const ev of c.watch(v1, at, { signal: ac.signal, resourceVersion: (await c.list(v1, at)).resourceVersion })) {
+        seen.push(`${ev.type} ${String(ev.object.apiVersion)}`);
+        ac.abort();
+      }
+    })();
+    const created = await c.create(v2, at, { apiVersion: 'versions.example.com/v2', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } });
+    assert.equal(created.apiVersion, 'versions.example.com/v2');
+    assert.equal((await c.get(v1, at, 'w')).apiVersion, 'versions.example.com/v1');
+    assert.equal((await c.get(v2, at, 'w')).apiVersion, 'versions.example.com/v2');
+    assert.deepEqual((await c.list(v1, at, { resourceVersion: '0' })).items.map((o) => o.apiVersion), ['versions.example.com/v1']);
+    await watching;
+    assert.deepEqual(seen, ['ADDED versions.example.com/v1']);
+    await eventually('storedVersions', async () => {
+      const got = await c.get(CRD, { cluster: ROOT_CLUSTER }, 'widgets.versions.example.com');
+      return JSON.stringify((got.status as { storedVersions?: string[] } | undefined)?.storedVersions) === '["v1"]';
+    });
+  });
+
   it('collects garbage in any logical cluster: a dependent goes with its owner', async () => {
     const CM = env.resource('configmaps');
     const c = env.client;
