@@ -55,7 +55,7 @@ export function crdResourceTypes(crd: KObject): ResourceType[] {
   const kind = str(names.kind) ?? '';
   const plural = str(names.plural) ?? '';
   const out: ResourceType[] = [];
-  const stored = (Array.isArray(spec.versions) ? spec.versions : []).find((v) => isObject(v) && v.storage === true);
+  const stored: unknown = (Array.isArray(spec.versions) ? (spec.versions as unknown[]) : []).find((v) => isObject(v) && v.storage === true);
   const storageVersion = isObject(stored) ? str(stored.name) : undefined;
   for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
     if (!isObject(v) || v.served !== true || !str(v.name)) continue;
@@ -123,7 +123,7 @@ export function crdStatus(crd: KObject, conflict: string | null, now: Date): Rec
   const spec = isObject(crd.spec) ? crd.spec : {};
   let conditions = Array.isArray(status.conditions) ? (status.conditions as Record<string, unknown>[]) : [];
   // Every version objects were ever stored in (kube keeps it for storage migrations).
-  const stored = (Array.isArray(spec.versions) ? spec.versions : []).find((v) => isObject(v) && v.storage === true);
+  const stored: unknown = (Array.isArray(spec.versions) ? (spec.versions as unknown[]) : []).find((v) => isObject(v) && v.storage === true);
   const storedVersions = strings(status.storedVersions);
   if (isObject(stored) && str(stored.name) && !storedVersions.includes(String(stored.name))) storedVersions.push(String(stored.name));
   if (storedVersions.length > 0) status.storedVersions = storedVersions;
