@@ -9,6 +9,7 @@ import { kumoResourceTypes } from './kumo/index.js';
 import type { ResourceType } from './types.js';
 
 export { TOKEN_EXPIRATION, TOKEN_REQUEST_GVK, tokenRequestSchema } from './builtin/authentication.js';
+export { AUTHORIZATION_GROUP, authorizationReviewTypes } from './builtin/authorization.js';
 export { humanDuration, since } from './builtin/print.js';
 export { KUMO_API_VERSION, KUMO_CATEGORY, KUMO_GROUP, KUMO_VERSION } from './kumo/common.js';
 export { CLUSTER_CONDITIONS, DEFAULT_VERSION, SUPPORTED_VERSIONS } from './kumo/cluster.js';

@@ -269,7 +269,7 @@ function compare(ours: protobuf.Type, theirs: MessageDesc, all: Map<string, Mess
       const entry = t.type_name === undefined ? undefined : all.get(t.type_name.slice(1));
       const [k, v] = [entry?.field.find((x) => x.number === 1), entry?.field.find((x) => x.number === 2)];
       if (t.label !== LABEL_REPEATED || entry?.options?.map_entry !== true) problems.push(`${where}: upstream is not a map`);
-      else if (k?.type !== SCALAR_TYPES[f.keyType] || v?.type !== SCALAR_TYPES[f.type]) problems.push(`${where}: map<${f.keyType}, ${f.type}> differs from upstream's entry types ${k?.type}/${v?.type}`);
+      else if (k?.type !== SCALAR_TYPES[f.keyType] || (f.resolvedType instanceof protobuf.Type ? v?.type !== TYPE_MESSAGE || v.type_name !== f.resolvedType.fullName : v?.type !== SCALAR_TYPES[f.type])) problems.push(`${where}: map<${f.keyType}, ${f.type}> differs from upstream's entry types ${k?.type}/${v?.type}`);
       continue;
     }
     const label = f.repeated ? LABEL_REPEATED : LABEL_OPTIONAL;
@@ -285,6 +285,9 @@ function compare(ours: protobuf.Type, theirs: MessageDesc, all: Map<string, Mess
   return problems;
 }
 
+/** Messages newer than kubectl 1.27 (fields of 1.33's messages that an older client never sends). */
+const NEWER_MESSAGES = new Set(['k8s.io.api.authorization.v1.FieldSelectorAttributes', 'k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement', 'k8s.io.api.authorization.v1.LabelSelectorAttributes']);
+
 describe('protobuf definitions match the descriptors compiled into kubectl', () => {
   for (const minor of [33, 27]) {
     const bin = KUBECTL(minor);
@@ -297,7 +300,8 @@ describe('protobuf definitions match the descriptors compiled into kubectl', () 
       for (const m of ours) {
         const theirs = all.get(m.fullName.slice(1));
         if (theirs === undefined) {
-          problems.push(`${m.fullName.slice(1)}: not in kubectl 1.${minor}`);
+          // An older client may also lack newer messages (authorization's selector attributes, 1.31).
+          if (minor === 33 || !NEWER_MESSAGES.has(m.fullName.slice(1))) problems.push(`${m.fullName.slice(1)}: not in kubectl 1.${minor}`);
           continue;
         }
         // 1.33 is the version Kumo speaks: its fields exactly. An older client may lack newer fields.

@@ -79,6 +79,12 @@ message LabelSelectorRequirement {
   repeated string values = 3;
 }
 
+message FieldSelectorRequirement {
+  optional string key = 1 [(go) = "always"];
+  optional string operator = 2 [(go) = "always"];
+  repeated string values = 3;
+}
+
 message LabelSelector {
   map<string, string> matchLabels = 1;
   repeated LabelSelectorRequirement matchExpressions = 2;
@@ -237,6 +243,110 @@ message TokenRequest {
 }
 `;
 
+export const AUTHORIZATION_V1_PROTO = `
+syntax = "proto2";
+package k8s.io.api.authorization.v1;
+
+message ExtraValue {
+  repeated string items = 1;
+}
+
+message FieldSelectorAttributes {
+  optional string rawSelector = 1;
+  repeated k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement requirements = 2;
+}
+
+message LabelSelectorAttributes {
+  optional string rawSelector = 1;
+  repeated k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement requirements = 2;
+}
+
+message ResourceAttributes {
+  optional string namespace = 1;
+  optional string verb = 2;
+  optional string group = 3;
+  optional string version = 4;
+  optional string resource = 5;
+  optional string subresource = 6;
+  optional string name = 7;
+  optional FieldSelectorAttributes fieldSelector = 8 [(go) = "ptr"];
+  optional LabelSelectorAttributes labelSelector = 9 [(go) = "ptr"];
+}
+
+message NonResourceAttributes {
+  optional string path = 1;
+  optional string verb = 2;
+}
+
+message SubjectAccessReviewSpec {
+  optional ResourceAttributes resourceAttributes = 1 [(go) = "ptr"];
+  optional NonResourceAttributes nonResourceAttributes = 2 [(go) = "ptr"];
+  optional string user = 3;
+  repeated string groups = 4;
+  map<string, ExtraValue> extra = 5;
+  optional string uid = 6;
+}
+
+message SubjectAccessReviewStatus {
+  optional bool allowed = 1 [(go) = "always"];
+  optional bool denied = 4;
+  optional string reason = 2;
+  optional string evaluationError = 3;
+}
+
+message SubjectAccessReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional SubjectAccessReviewSpec spec = 2;
+  optional SubjectAccessReviewStatus status = 3;
+}
+
+message LocalSubjectAccessReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional SubjectAccessReviewSpec spec = 2;
+  optional SubjectAccessReviewStatus status = 3;
+}
+
+message SelfSubjectAccessReviewSpec {
+  optional ResourceAttributes resourceAttributes = 1 [(go) = "ptr"];
+  optional NonResourceAttributes nonResourceAttributes = 2 [(go) = "ptr"];
+}
+
+message SelfSubjectAccessReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional SelfSubjectAccessReviewSpec spec = 2;
+  optional SubjectAccessReviewStatus status = 3;
+}
+
+message SelfSubjectRulesReviewSpec {
+  optional string namespace = 1;
+}
+
+message ResourceRule {
+  repeated string verbs = 1 [(go) = "always"];
+  repeated string apiGroups = 2;
+  repeated string resources = 3;
+  repeated string resourceNames = 4;
+}
+
+message NonResourceRule {
+  repeated string verbs = 1 [(go) = "always"];
+  repeated string nonResourceURLs = 2;
+}
+
+message SubjectRulesReviewStatus {
+  repeated ResourceRule resourceRules = 1 [(go) = "always"];
+  repeated NonResourceRule nonResourceRules = 2 [(go) = "always"];
+  optional bool incomplete = 3 [(go) = "always"];
+  optional string evaluationError = 4;
+}
+
+message SelfSubjectRulesReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional SelfSubjectRulesReviewSpec spec = 2;
+  optional SubjectRulesReviewStatus status = 3;
+}
+`;
+
 export const RBAC_V1_PROTO = `
 syntax = "proto2";
 package k8s.io.api.rbac.v1;
@@ -339,7 +449,7 @@ message Event {
 `;
 
 /** Every definition, in dependency order. */
-export const K8S_PROTOS: readonly string[] = [META_V1_PROTO, RUNTIME_PROTO, CORE_V1_PROTO, AUTHENTICATION_V1_PROTO, RBAC_V1_PROTO, COORDINATION_V1_PROTO, EVENTS_V1_PROTO];
+export const K8S_PROTOS: readonly string[] = [META_V1_PROTO, RUNTIME_PROTO, CORE_V1_PROTO, AUTHENTICATION_V1_PROTO, AUTHORIZATION_V1_PROTO, RBAC_V1_PROTO, COORDINATION_V1_PROTO, EVENTS_V1_PROTO];
 
 /** The top-level kinds, by `apiVersion` and `kind` as they appear in runtime.Unknown's typeMeta. */
 export const KIND_MESSAGES: Readonly<Record<string, string>> = {
@@ -349,6 +459,10 @@ export const KIND_MESSAGES: Readonly<Record<string, string>> = {
   'v1/ServiceAccount': 'k8s.io.api.core.v1.ServiceAccount',
   'v1/Event': 'k8s.io.api.core.v1.Event',
   'authentication.k8s.io/v1/TokenRequest': 'k8s.io.api.authentication.v1.TokenRequest',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'k8s.io.api.authorization.v1.SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'k8s.io.api.authorization.v1.SelfSubjectRulesReview',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'k8s.io.api.authorization.v1.SubjectAccessReview',
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': 'k8s.io.api.authorization.v1.LocalSubjectAccessReview',
   'rbac.authorization.k8s.io/v1/Role': 'k8s.io.api.rbac.v1.Role',
   'rbac.authorization.k8s.io/v1/ClusterRole': 'k8s.io.api.rbac.v1.ClusterRole',
   'rbac.authorization.k8s.io/v1/RoleBinding': 'k8s.io.api.rbac.v1.RoleBinding',
