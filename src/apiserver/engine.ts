@@ -7,7 +7,8 @@ import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import { tokenRequestSchema } from '../api/index.js';
 import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOBUF, type OpenAPIOptions, type OpenAPIV3Documents, type ServedDocument } from '../api/openapi/index.js';
 import { applyStrategicPatch } from '../api/patch/strategic.js';
-import type { KObject, ResourceType } from '../api/types.js';
+import type { KObject, ResourceType, ScaleSubresource } from '../api/types.js';
+import { fromScale, toScale } from './scale.js';
 import { FanoutStore } from '../store/fanout.js';
 import { ObjectCache } from './watchcache.js';
 import type { CreateOnlyResource } from './createonly.js';
@@ -365,7 +366,7 @@ export class ApiEngine {
       writeObject(res, 201, out, fmt);
       return;
     }
-    if (sub !== '' && !(sub === 'status' && rt.subresources.status)) throw new KumoError('NotFound', NOT_FOUND);
+    if (sub !== '' && !(sub === 'status' && rt.subresources.status) && !(sub === 'scale' && rt.subresources.scale)) throw new KumoError('NotFound', NOT_FOUND);
     const warnings: string[] = [];
     const tableOpts = (): TableOptions => {
       const o: TableOptions = { includeObject: parseIncludeObject(q) };
@@ -382,6 +383,10 @@ export class ApiEngine {
       if (dryRun(q)) c.dryRun = true;
       return c;
     };
+    if (sub === 'scale' && rt.subresources.scale) {
+      writeObject(res, 200, await this.scale(req, storage, rt.subresources.scale, info.verb, wctx(), name, body), fmt, warnings);
+      return;
+    }
     switch (info.verb) {
       case 'get': {
         const obj = await storage.get(scope, name);
@@ -508,6 +513,32 @@ export class ApiEngine {
    * schema (built-in kinds; a CRD answers 415, as kube-apiserver does). Server-side apply is not
    * served yet (415).
    */
+  /** The scale subresource: get, update (PUT a Scale) and patch (JSON, merge or strategic patch of the Scale). */
+  private async scale(req: http.IncomingMessage, storage: ResourceStorage, sc: ScaleSubresource, verb: string, ctx: WriteContext, name: string, body: Buffer): Promise<KObject> {
+    switch (verb) {
+      case 'get':
+        return toScale(sc, await storage.get(ctx, name));
+      case 'update': {
+        const input = decodeBody(req, body, { apiVersion: 'autoscaling/v1', kind: 'Scale' });
+        return toScale(sc, await storage.patch(ctx, name, (cur) => fromScale(sc, cur, input, name)));
+      }
+      case 'patch': {
+        const type = negotiatePatch(req.headers['content-type'], ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']);
+        let patch: unknown;
+        try {
+          patch = JSON.parse(body.toString('utf8'));
+        } catch (err) {
+          throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        const change = type === 'application/json-patch+json' ? jsonPatchFn(patch) : (cur: KObject): KObject => mergePatch(cur, patch) as KObject;
+        if (type !== 'application/json-patch+json' && !isObject(patch)) throw new KumoError('BadRequest', 'a merge patch must be a JSON object');
+        return toScale(sc, await storage.patch(ctx, name, (cur) => fromScale(sc, cur, change(toScale(sc, cur)), name)));
+      }
+      default:
+        throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+  }
+
   private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
     const type = negotiatePatch(req.headers['content-type'], patchTypesFor(storage.rt));
     if (type === 'application/apply-patch+yaml') {

@@ -285,6 +285,51 @@ spec:
     assert.equal(bad.code, 1);
   });
 
+  it('scales a custom resource through its scale subresource (kubectl scale, get --raw …/scale)', async () => {
+    const crd = path.join(tmp, 'scaled-crd.yaml');
+    fs.writeFileSync(
+      crd,
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: replicators.scale.example.com
+spec:
+  group: scale.example.com
+  scope: Namespaced
+  names: {plural: replicators, singular: replicator, kind: Replicator}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .status.selector}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {replicas: {type: integer, minimum: 0}}}
+          status: {type: object, properties: {replicas: {type: integer}, selector: {type: string}}}
+`,
+    );
+    ok(await k.kubectl(33, ['apply', '-f', crd]), 'create crd');
+    ok(await k.kubectl(33, ['wait', '--for=condition=Established', 'crd/replicators.scale.example.com', '--timeout=20s']), 'wait');
+    const cr = path.join(tmp, 'replicator.yaml');
+    fs.writeFileSync(cr, 'apiVersion: scale.example.com/v1\nkind: Replicator\nmetadata: {name: r1}\nspec: {replicas: 1}\n');
+    ok(await k.kubectl(33, ['create', '-f', cr]), 'create cr');
+    for (const v of VERSIONS) {
+      const n = v === 33 ? 3 : 5;
+      ok(await k.kubectl(v, ['scale', 'replicator/r1', `--replicas=${n}`]), `scale ${v}`);
+      assert.equal(ok(await k.kubectl(v, ['get', 'replicator/r1', '-o', 'jsonpath={.spec.replicas}']), 'get'), String(n));
+    }
+    const scale = JSON.parse(ok(await k.kubectl(33, ['get', '--raw', '/apis/scale.example.com/v1/namespaces/default/replicators/r1/scale']), 'raw')) as Record<string, unknown>;
+    assert.equal(scale.kind, 'Scale');
+    assert.deepEqual(scale.spec, { replicas: 5 });
+    const bad = await api(k, 'PUT', '/apis/scale.example.com/v1/namespaces/default/replicators/r1/scale', { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'r1' }, spec: { replicas: -2 } });
+    assert.equal(bad.status, 422, JSON.stringify(bad.body));
+    assert.match(JSON.stringify(bad.body), /spec\.replicas/);
+  });
+
   it('deletes a namespace with its content (--wait)', async () => {
     for (const v of VERSIONS) {
       const ns = `doomed-${v}`;
