@@ -19,6 +19,7 @@ import { crdResourceTypes, crdSchemaCauses } from './crds.js';
 import { ROOT_CLUSTER, resourceKeys, type LogicalCluster } from './keys.js';
 import { validateObjectMetaNames } from './names.js';
 import { groupResource, isObject, meta, rfc3339 } from './object.js';
+import { requestUser } from './auth/types.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
@@ -44,6 +45,13 @@ export interface EngineOptions {
   tokenSigner?: TokenSigner;
   /** Create-only kinds that are never stored (TokenReview, SelfSubjectReview, the access reviews). */
   createOnly?: CreateOnlyResource[];
+  /**
+   * Admission of every write of `rt` after validation, before it is stored (`old` on update); throws to
+   * refuse it. RBAC's escalation prevention for the RBAC kinds.
+   */
+  admit?: (rt: ResourceType, ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<void>;
+  /** A client's write of `rt` was stored at `revision`; the answer waits for it (RBAC: the authorizer has seen it). */
+  written?: (rt: ResourceType, revision: number) => Promise<void>;
 }
 
 /** The namespaces every logical cluster starts with. */
@@ -96,6 +104,9 @@ export class ApiEngine {
     if (rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io')) hooks.ttlSeconds = this.opts.eventTtlSeconds ?? 3600;
     hooks.watchStore = this.watchStore;
     hooks.objectCache = () => this.objectCache(resourceKeys(rt).resourcePrefix);
+    const { admit, written } = this.opts;
+    if (admit) hooks.admit = (ctx, obj, old) => admit(rt, ctx, obj, old);
+    if (written) hooks.written = (revision) => written(rt, revision);
     if (rt === this.namespaceRt) hooks.kindFinalizers = (o) => (isObject(o.spec) && Array.isArray(o.spec.finalizers) ? o.spec.finalizers : []);
     const s = new ResourceStorage(rt, this.opts.store, resourceKeys(rt), this.withMeta, hooks);
     this.storages.set(rt, s);
@@ -380,6 +391,8 @@ export class ApiEngine {
     };
     const wctx = (): WriteContext => {
       const c: WriteContext = { ...scope, warnings, fieldValidation: fieldValidation(q) };
+      const user = requestUser(req);
+      if (user) c.user = user;
       if (dryRun(q)) c.dryRun = true;
       return c;
     };

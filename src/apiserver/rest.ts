@@ -7,6 +7,7 @@ import { KumoError, isKumoError, statusFor, type ErrorCause } from '../lib/error
 import type { KObject, ResourceType } from '../api/types.js';
 import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
+import type { UserInfo } from './auth/types.js';
 import { ALL_CLUSTERS, parseStorageKey, type LogicalCluster } from './keys.js';
 import { generateName } from './names.js';
 import type { ObjectCache } from './watchcache.js';
@@ -25,6 +26,8 @@ export interface WriteContext extends Scope {
   /** Warnings for the client (`Warning: 299` headers). */
   warnings?: string[];
   signal?: AbortSignal;
+  /** Who asks (the request's effective user); absent for the server's own writes (controllers, bootstrap). */
+  user?: UserInfo;
 }
 
 /** The schema operations the engine needs (implemented by the api layer's schema machinery). */
@@ -112,6 +115,13 @@ export class ResourceStorage {
     private readonly hooks: {
       /** Rejects writes into a missing or terminating namespace. */
       checkNamespace?: (scope: Scope, verb: 'create' | 'update') => Promise<void>;
+      /**
+       * Admission of a write about to be stored (after validation; `old` on update): throws to refuse it
+       * (RBAC escalation prevention).
+       */
+      admit?: (ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<void>;
+      /** A client's write was stored at `revision` (RBAC: the authorizer catches up before the answer). */
+      written?: (revision: number) => Promise<void>;
       now?: () => Date;
       /** Objects of this kind expire this many seconds after each write (Events: kube's --event-ttl). */
       ttlSeconds?: number;
@@ -129,6 +139,11 @@ export class ResourceStorage {
     if (signal) o.signal = signal;
     if (this.hooks.ttlSeconds !== undefined) o.ttl = this.hooks.ttlSeconds;
     return o;
+  }
+
+  /** After a client's write is stored (the server's own writes, without a user, do not wait). */
+  private async written(ctx: WriteContext, revision: number): Promise<void> {
+    if (ctx.user !== undefined) await this.hooks.written?.(revision);
   }
 
   private now(): Date {
@@ -304,6 +319,7 @@ export class ResourceStorage {
     if (this.rt.subresources.status) delete obj.status;
     this.rt.strategy?.prepareForCreate?.(obj);
     this.validateOrThrow(obj, undefined, name);
+    await this.hooks.admit?.(ctx, obj, undefined);
     await this.hooks.checkNamespace?.(ctx, 'create');
     if (ctx.dryRun) {
       const existing = await this.store.get(this.key(ctx, name));
@@ -313,6 +329,7 @@ export class ResourceStorage {
     try {
       const r = await this.store.create(this.key(ctx, name), this.encode(obj), this.writeOpts(ctx.signal));
       m.resourceVersion = String(r.revision);
+      await this.written(ctx, r.revision);
       return obj;
     } catch (err) {
       if (isKumoError(err, 'AlreadyExists')) throw alreadyExists(this.rt, name);
@@ -379,17 +396,20 @@ export class ResourceStorage {
       if (next === null || jsonEqual(next, old)) return old; // no-op: no new revision (kube does the same)
       const nm = meta(next);
       this.validateOrThrow(next, old, name);
+      await this.hooks.admit?.(ctx, next, old);
       await this.hooks.checkNamespace?.(ctx, 'update');
       // An object being deleted whose last finalizer was just removed goes away now.
       const deleting = typeof nm.deletionTimestamp === 'string' && (nm.finalizers ?? []).length === 0 && (this.hooks.kindFinalizers?.(next) ?? []).length === 0;
       if (ctx.dryRun) return next;
       try {
         if (deleting) {
-          await this.store.delete(key, kv.modRevision);
+          const d = await this.store.delete(key, kv.modRevision);
+          await this.written(ctx, d.revision);
           return next;
         }
         const r = await this.store.update(key, this.encode(next), kv.modRevision, this.writeOpts(ctx.signal));
         nm.resourceVersion = String(r.revision);
+        await this.written(ctx, r.revision);
         return next;
       } catch (err) {
         if ((isKumoError(err, 'Conflict') || isKumoError(err, 'NotFound')) && attempt < MAX_CONFLICT_RETRIES) continue;
@@ -485,10 +505,12 @@ export class ResourceStorage {
           if (ctx.dryRun || opts.dryRun) return { object: next, deleted: false };
           const r = await this.store.update(key, this.encode(next), kv.modRevision);
           nm.resourceVersion = String(r.revision);
+          await this.written(ctx, r.revision);
           return { object: next, deleted: false };
         }
         if (ctx.dryRun || opts.dryRun) return { object: cur, deleted: true };
-        await this.store.delete(key, kv.modRevision);
+        const d = await this.store.delete(key, kv.modRevision);
+        await this.written(ctx, d.revision);
         return { object: cur, deleted: true };
       } catch (err) {
         if ((isKumoError(err, 'Conflict') || isKumoError(err, 'NotFound')) && attempt < MAX_CONFLICT_RETRIES) continue;

@@ -2,9 +2,9 @@
 // caches, wait for sync, then controllers):
 // - one shared informer cache over every logical cluster (ALL_CLUSTERS), through the in-process client;
 // - the CRD controller on every replica (each one must serve every CRD, as every kube-apiserver does);
-// - the namespace controller and the garbage collector only on the replica holding the
-//   `kube-system/kumo-controller-manager` Lease (kube-controller-manager's leader election), so
-//   several servers sharing one etcd do not race each other's deletions.
+// - the namespace controller, the garbage collector and the ClusterRole aggregation controller only on
+//   the replica holding the `kube-system/kumo-controller-manager` Lease (kube-controller-manager's
+//   leader election), so several servers sharing one etcd do not race each other's writes.
 // Event TTL is not a controller: the store expires Events itself (etcd leases, as kube-apiserver's
 // --event-ttl; the SQLite backend's TTL sweep).
 import crypto from 'node:crypto';
@@ -16,6 +16,7 @@ import { LoopbackClient } from '../client/loopback.js';
 import { crdController } from '../controllers/crd/controller.js';
 import { GarbageCollector } from '../controllers/gc/controller.js';
 import { namespaceController } from '../controllers/namespace/controller.js';
+import { clusterRoleAggregationController } from '../controllers/rbac/aggregation.js';
 import { launch, type Launched } from '../lib/runnable.js';
 import { InformerCache } from '../runtime/cache.js';
 import { LeaderElector } from '../runtime/leaderelection.js';
@@ -45,6 +46,9 @@ export function startControllers(engine: ApiEngine, store: Store, log: Logger, o
   const crd = crdController({ engine, client, cache, log });
   const namespaces = namespaceController({ client, cache, log, namespaceRt: engine.namespaceResourceType, kindsIn: (c) => engine.resourceTypes(c) });
   const gc = new GarbageCollector(engine, store, log);
+  const clusterRoleRt = engine.resourceTypes().find((rt) => rt.group === 'rbac.authorization.k8s.io' && rt.plural === 'clusterroles');
+  if (!clusterRoleRt) throw new Error('the ClusterRole kind must be served');
+  const aggregation = clusterRoleAggregationController({ client, cache, log, clusterRoleRt });
   const failed = (name: string) => (err: unknown) => log.error({ runnable: name, err: err instanceof Error ? err.message : String(err) }, 'runnable failed');
 
   const identity = `${os.hostname()}_${crypto.randomUUID()}`;
@@ -59,10 +63,10 @@ export function startControllers(engine: ApiEngine, store: Store, log: Logger, o
     ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
     callbacks: {
       onStartedLeading: async (signal) => {
-        log.info({ identity }, 'leading: namespace controller and garbage collector started');
-        await Promise.allSettled([namespaces.start(signal).catch(failed(namespaces.name)), gc.start(signal).catch(failed(gc.name))]);
+        log.info({ identity }, 'leading: namespace controller, garbage collector and clusterrole aggregation started');
+        await Promise.allSettled([namespaces.start(signal).catch(failed(namespaces.name)), gc.start(signal).catch(failed(gc.name)), aggregation.start(signal).catch(failed(aggregation.name))]);
       },
-      onStoppedLeading: () => log.info({ identity }, 'no longer leading: namespace controller and garbage collector stopped'),
+      onStoppedLeading: () => log.info({ identity }, 'no longer leading: namespace controller, garbage collector and clusterrole aggregation stopped'),
       onNewLeader: (id) => {
         leader = id;
       },
