@@ -15,8 +15,10 @@
 //   mix    fixed sequence per 20 ops: 14 GET, 2 LIST (a namespace of 50 ConfigMaps), 2 create (another
 //          namespace), 2 unconditional PUT of the 50.
 //   load   `--objects` creates with 50 in flight (creates/s); server VmRSS (/proc/<pid>/status) before
-//          and after, divided by the count: what the process keeps per stored object, heap growth and
-//          allocator slack included. Beside it a server-side heap figure from the server's node runtime
+//          and after, each right after a full GC in the server (forced through its node inspector,
+//          opened by SIGUSR1 on a loopback port), divided by the count: what the process keeps per
+//          stored object, allocator slack included but not garbage it has not collected yet (that
+//          figure is printed beside it). Beside it a server-side heap figure from the server's node runtime
 //          on SIGUSR2 (no endpoint): a diagnostic report (heap used, no GC) by default, or with
 //          --heap-snapshots a heap snapshot (taken after a full GC: the live heap).
 //   list   LIST of those objects, median of 5.
@@ -34,6 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import WebSocket from 'ws';
 import YAML from 'yaml';
 import { freePort } from '../testing/etcd.js';
 import { KUMO_BIN, startKumo, type KumoHandle } from '../testing/kumo.js';
@@ -550,6 +553,8 @@ interface Ctx {
   durationMs: number;
   threads: number;
   objects: number;
+  /** Loopback port of the server child's node inspector (opened on SIGUSR1 for a full GC). */
+  inspectPort: number;
   watchers: number;
   diag: { dir: string; mode: DiagMode };
 }
@@ -633,6 +638,52 @@ async function benchMix(ctx: Ctx): Promise<void> {
   info(`mix by op (G get, L list of 50, C create, U update; ms): ${perKind.join('; ')}`);
 }
 
+/**
+ * A full garbage collection in the server, from outside: SIGUSR1 opens the node inspector of the
+ * server child (on the loopback port its NODE_OPTIONS named), and the DevTools protocol's
+ * HeapProfiler.collectGarbage runs a full GC — so an RSS figure counts what the server keeps, not
+ * garbage it has not collected yet. No server code or endpoint is involved.
+ */
+async function serverFullGc(pid: number, inspectPort: number): Promise<void> {
+  process.kill(pid, 'SIGUSR1');
+  let target: string | undefined;
+  for (let i = 0; i < 50 && target === undefined; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${inspectPort}/json/list`);
+      const list = (await r.json()) as { webSocketDebuggerUrl?: string }[];
+      target = list[0]?.webSocketDebuggerUrl;
+    } catch {
+      await sleep(100);
+    }
+  }
+  if (target === undefined) throw new Error(`the server's inspector did not open on port ${inspectPort}`);
+  const ws = new WebSocket(target);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  try {
+    for (let id = 1; id <= 2; id++) {
+      const done = new Promise<void>((resolve) => {
+        const onMessage = (data: WebSocket.RawData): void => {
+          const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+          const msg = JSON.parse(buf.toString('utf8')) as { id?: number };
+          if (msg.id === id) {
+            ws.off('message', onMessage);
+            resolve();
+          }
+        };
+        ws.on('message', onMessage);
+      });
+      ws.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
+      await done;
+    }
+  } finally {
+    ws.close();
+  }
+  await sleep(500);
+}
+
 /** Creates the LIST objects (creates/s) and measures the server's memory before and after. */
 async function benchLoad(ctx: Ctx): Promise<void> {
   await createNamespace(ctx, 'list20k');
@@ -647,29 +698,32 @@ async function benchLoad(ctx: Ctx): Promise<void> {
   const { dir, mode } = ctx.diag;
   // With snapshots, the first one is taken before the RSS baseline: writing it costs native memory.
   const heap0 = mode === 'snapshot' ? await serverHeap(pid, dir, mode) : undefined;
+  await serverFullGc(pid, ctx.inspectPort);
   const rss0 = rssKb(pid);
   const rep0 = mode === 'report' ? await serverHeap(pid, dir, mode) : heap0;
   const a = cpuMark(pid);
   const rate = await createMany(ctx, ctx.objects, 'list20k', (i) => `cm-${String(i).padStart(6, '0')}`);
   cpuNote(`${ctx.objects} creates`, a, cpuMark(pid));
   report({ figure: `creates/s (${CONNECTIONS} in flight, ${ctx.objects} objects)`, value: rate, unit: 'ops/s', target: '>=2000/s', pass: rate >= 2000 });
-  await sleep(3000);
+  await sleep(1000);
+  const rssNoGc = rssKb(pid);
+  await serverFullGc(pid, ctx.inspectPort);
   const rss1 = rssKb(pid);
   const rep1 = await serverHeap(pid, dir, mode);
   const perObj = (rss1.rss - rss0.rss) / ctx.objects;
   const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
   report({
-    figure: 'memory per small object in the cache (server VmRSS delta)',
+    figure: 'memory per small object in the cache (server VmRSS delta, after full GC)',
     value: perObj,
     unit: 'KB',
     target: '<=2.5 KB',
     pass: perObj <= 2.5,
-    note: `VmRSS ${mib(rss0.rss * 1024)} → ${mib(rss1.rss * 1024)} MiB over ${ctx.objects} objects (anon ${mib(rss0.anon * 1024)} → ${mib(rss1.anon * 1024)}, file ${mib(rss0.file * 1024)} → ${mib(rss1.file * 1024)})`,
+    note: `VmRSS after a full GC ${mib(rss0.rss * 1024)} → ${mib(rss1.rss * 1024)} MiB over ${ctx.objects} objects (before that GC: ${mib(rssNoGc.rss * 1024)} MiB, ${((rssNoGc.rss - rss0.rss) / ctx.objects).toFixed(2)} KB/object with uncollected garbage); anon ${mib(rss0.anon * 1024)} → ${mib(rss1.anon * 1024)}, file ${mib(rss0.file * 1024)} → ${mib(rss1.file * 1024)}`,
   });
   if (rep0 && rep1) {
     const committed = rep0.committed !== undefined && rep1.committed !== undefined ? `; V8 heap committed ${mib(rep0.committed)} → ${mib(rep1.committed)} MiB` : '';
     report({
-      figure: mode === 'snapshot' ? 'live JS heap per small object (after full GC)' : 'JS heap used per small object (no GC forced)',
+      figure: mode === 'snapshot' ? 'live JS heap per small object (after full GC)' : 'JS heap used per small object (report after the full GC)',
       value: (rep1.used - rep0.used) / 1024 / ctx.objects,
       unit: 'KB',
       note: `heap used ${mib(rep0.used)} → ${mib(rep1.used)} MiB${committed}`,
@@ -867,12 +921,15 @@ async function main(): Promise<void> {
   if (diagMode === 'snapshot') nodeOptions.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${diagDir}`);
   else nodeOptions.push('--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${diagDir}`);
   const profBefore = profDir !== undefined ? new Set(fs.readdirSync(profDir)) : new Set<string>();
+  // The inspector stays closed until the memory figure asks for a full GC (SIGUSR1 opens it).
+  const inspectPort = await freePort();
+  nodeOptions.push(`--inspect-port=127.0.0.1:${inspectPort}`);
   const env = { KUMO_LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions.join(' ') };
   const kumo: KumoServer = nodeArgs.length > 0 ? await startKumoWithNodeArgs(nodeArgs, env) : await startKumo({ env });
   tmpDirs.add(kumo.dataDir);
   const tls = tlsFromKubeconfig(kumo.kubeconfig);
   const agent = keepAliveAgent(tls, CONNECTIONS);
-  const ctx: Ctx = { kumo, tls, agent, durationMs, threads, objects, watchers, diag: { dir: diagDir, mode: diagMode } };
+  const ctx: Ctx = { kumo, tls, agent, durationMs, threads, objects, watchers, inspectPort, diag: { dir: diagDir, mode: diagMode } };
   try {
     info(`kumo pid ${kumo.pid} at ${kumo.url}`);
     if (only.has('get')) await benchGet(ctx);

@@ -10,8 +10,30 @@ export interface Node {
   finalizers: string[];
 }
 
+/**
+ * Most objects have no owners, no finalizers and are not being deleted: the graph only needs to know
+ * they exist (an owner that exists is not gone) and where (to delete them as dependents). Those are
+ * kept as one string, `group\0plural\0cluster\0namespace\0name`, and become a Node when read: the
+ * graph holds every object of every kind, so this is most of its memory.
+ */
+type Stored = Node | string;
+
+function pack(n: Node): Stored {
+  if (n.owners.length > 0 || n.deleting || n.finalizers.length > 0) return n;
+  const r = n.ref;
+  return `${r.group}\0${r.plural}\0${r.cluster}\0${r.namespace ?? ''}\0${r.name}`;
+}
+
+function unpack(uid: string, s: Stored): Node {
+  if (typeof s !== 'string') return s;
+  const [group = '', plural = '', cluster = '', namespace = '', name = ''] = s.split('\0');
+  const ref: Node['ref'] = { group, plural, cluster, name };
+  if (namespace !== '') ref.namespace = namespace;
+  return { uid, ref, owners: [], deleting: false, finalizers: [] };
+}
+
 export class OwnerGraph {
-  private readonly nodes = new Map<string, Node>();
+  private readonly nodes = new Map<string, Stored>();
   /** owner uid → dependent uids (the owner may not exist). */
   private readonly dependents = new Map<string, Set<string>>();
 
@@ -20,7 +42,13 @@ export class OwnerGraph {
   }
 
   get(uid: string): Node | undefined {
-    return this.nodes.get(uid);
+    const s = this.nodes.get(uid);
+    return s === undefined ? undefined : unpack(uid, s);
+  }
+
+  private owners(uid: string): Node['owners'] {
+    const s = this.nodes.get(uid);
+    return s === undefined || typeof s === 'string' ? [] : s.owners;
   }
 
   has(uid: string): boolean {
@@ -28,9 +56,8 @@ export class OwnerGraph {
   }
 
   upsert(node: Node): void {
-    const prev = this.nodes.get(node.uid);
-    if (prev) for (const o of prev.owners) this.dependents.get(o.uid)?.delete(node.uid);
-    this.nodes.set(node.uid, node);
+    for (const o of this.owners(node.uid)) this.dependents.get(o.uid)?.delete(node.uid);
+    this.nodes.set(node.uid, pack(node));
     for (const o of node.owners) {
       let set = this.dependents.get(o.uid);
       if (!set) this.dependents.set(o.uid, (set = new Set()));
@@ -39,7 +66,7 @@ export class OwnerGraph {
   }
 
   remove(uid: string): Node | undefined {
-    const prev = this.nodes.get(uid);
+    const prev = this.get(uid);
     if (!prev) return undefined;
     this.nodes.delete(uid);
     for (const o of prev.owners) {
@@ -52,7 +79,7 @@ export class OwnerGraph {
 
   dependentsOf(uid: string): Node[] {
     return [...(this.dependents.get(uid) ?? [])].flatMap((d) => {
-      const n = this.nodes.get(d);
+      const n = this.get(d);
       return n ? [n] : [];
     });
   }
