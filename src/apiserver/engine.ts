@@ -22,7 +22,8 @@ import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { requestUser } from './auth/types.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
-import { negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
+import { APPLY_PATCH, negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
+import { decodeApplyPatch, writeFieldManager, type OptionsKind } from './apply.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
 import { ResourceStorage, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
 import { convertResult, parseIncludeObject, partialObjectMetadata, watchTableEncoder, type HandlerResult, type TableOptions } from './table.js';
@@ -389,11 +390,13 @@ export class ApiEngine {
       if (!neg.as) return result.type === 'object' ? result.object : undefined;
       return convertResult(rt, result, neg.as, tableOpts());
     };
-    const wctx = (): WriteContext => {
+    /** The write's context; creates, updates and patches also name their field manager. */
+    const wctx = (options?: OptionsKind, isApply = false): WriteContext => {
       const c: WriteContext = { ...scope, warnings, fieldValidation: fieldValidation(q) };
       const user = requestUser(req);
       if (user) c.user = user;
       if (dryRun(q)) c.dryRun = true;
+      if (options) c.fieldManager = writeFieldManager(q, req.headers['user-agent'] ?? '', options, isApply);
       return c;
     };
     if (sub === 'scale' && rt.subresources.scale) {
@@ -447,18 +450,26 @@ export class ApiEngine {
       case 'create': {
         if (name !== '' && !isNamespaceObject) throw new KumoError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
-        const obj = await this.createObject(rt, wctx(), input);
+        const obj = await this.createObject(rt, wctx('CreateOptions'), input);
         writeObject(res, 201, obj, fmt, warnings);
         return;
       }
       case 'update': {
         const input = decodeBody(req, body, { apiVersion: gv(rt), kind: rt.kind });
-        const obj = await storage.update(wctx(), name, input, sub === 'status' ? { subresource: 'status' } : {});
+        const obj = await storage.update(wctx('UpdateOptions'), name, input, sub === 'status' ? { subresource: 'status' } : {});
         writeObject(res, 200, obj, fmt, warnings);
         return;
       }
       case 'patch': {
-        const obj = await this.patch(req, storage, wctx(), name, body, sub);
+        const isApply = negotiatePatch(req.headers['content-type'], patchTypesFor(rt)) === APPLY_PATCH;
+        const c = wctx('PatchOptions', isApply);
+        if (isApply) {
+          // Server-side apply; creates the object when it is missing (201).
+          const r = await storage.apply(c, name, decodeApplyPatch(body), { force: queryBool(q.getAll('force')), ...(sub === 'status' ? { subresource: 'status' as const } : {}) });
+          writeObject(res, r.created ? 201 : 200, r.object, fmt, warnings);
+          return;
+        }
+        const obj = await this.patch(req, storage, c, name, body, sub);
         writeObject(res, 200, obj, fmt, warnings);
         return;
       }
@@ -554,9 +565,6 @@ export class ApiEngine {
 
   private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
     const type = negotiatePatch(req.headers['content-type'], patchTypesFor(storage.rt));
-    if (type === 'application/apply-patch+yaml') {
-      throw new KumoError('UnsupportedMediaType', 'server-side apply (application/apply-patch+yaml) is not supported yet; use a JSON, merge or strategic merge patch');
-    }
     let patch: unknown;
     try {
       patch = JSON.parse(body.toString('utf8'));

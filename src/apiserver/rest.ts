@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { KumoError, isKumoError, statusFor, type ErrorCause } from '../lib/errors.js';
 import type { KObject, ResourceType } from '../api/types.js';
+import { FieldManager } from '../api/patch/fieldmanager.js';
 import { encodeContinue } from '../store/common.js';
 import type { KeyValue, Store } from '../store/types.js';
 import type { UserInfo } from './auth/types.js';
@@ -28,6 +29,11 @@ export interface WriteContext extends Scope {
   signal?: AbortSignal;
   /** Who asks (the request's effective user); absent for the server's own writes (controllers, bootstrap). */
   user?: UserInfo;
+  /**
+   * Who writes (the `fieldManager` query parameter, else the User-Agent's prefix): the write's fields
+   * are recorded in `metadata.managedFields` under this manager. Unset: managedFields stay as written.
+   */
+  fieldManager?: string;
 }
 
 /** The schema operations the engine needs (implemented by the api layer's schema machinery). */
@@ -307,6 +313,7 @@ export class ResourceStorage {
       throw invalid(this.rt, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' }]);
     }
     this.handleUnknownFields(ctx, obj, name);
+    if (ctx.fieldManager !== undefined) this.fieldManager().update(undefined, obj, ctx.fieldManager);
     // System fields are the server's.
     m.uid = crypto.randomUUID();
     m.creationTimestamp = rfc3339(this.now());
@@ -358,8 +365,7 @@ export class ResourceStorage {
     this.handleUnknownFields(ctx, input, name);
     return this.guaranteedUpdate(ctx, name, (old) => {
       if (precondition !== undefined && precondition !== '' && precondition !== meta(old).resourceVersion) throw conflict(this.rt, name);
-      const next = opts.subresource === 'status' ? this.statusUpdate(old, input) : this.mainUpdate(old, input);
-      return next;
+      return this.trackedUpdate(ctx, old, deepCopy(input), opts.subresource);
     });
   }
 
@@ -369,20 +375,91 @@ export class ResourceStorage {
    * generation) — or, for `/status`, only its status is taken. Unknown fields are refused (Strict)
    * before anything is written.
    */
-  async patch(ctx: WriteContext, name: string, apply: (current: KObject) => KObject, opts: { subresource?: 'status' } = {}): Promise<KObject> {
+  async patch(ctx: WriteContext, name: string, apply: (current: KObject) => KObject, opts: { subresource?: 'status'; appliedManagedFields?: boolean } = {}): Promise<KObject> {
     let warnings: string[] = [];
     const result = await this.guaranteedUpdate(ctx, name, (old) => {
       const input = apply(deepCopy(old));
       this.checkTypeMeta(input);
       const im = meta(input);
       if (im.name !== name) throw badRequest(`the name of the object (${String(im.name)}) does not match the name on the URL (${name})`);
+      // A resourceVersion the patch sets is a precondition (kubectl's managedFields upgrade sends one).
+      if (typeof im.resourceVersion === 'string' && im.resourceVersion !== '' && im.resourceVersion !== meta(old).resourceVersion) throw conflict(this.rt, name);
       // Warnings of this attempt only: a conflict retries the whole function.
       warnings = [];
       this.handleUnknownFields({ ...ctx, warnings }, input, name);
-      return opts.subresource === 'status' ? this.statusUpdate(old, input) : this.mainUpdate(old, input);
+      if (!opts.appliedManagedFields) return this.trackedUpdate(ctx, old, input, opts.subresource);
+      // Server-side apply computed managedFields already; a status apply keeps them with the status.
+      if (opts.subresource !== 'status') return this.mainUpdate(old, input);
+      const next = this.statusUpdate(old, input);
+      if (im.managedFields === undefined) delete meta(next).managedFields;
+      else meta(next).managedFields = im.managedFields;
+      return next;
     });
     ctx.warnings?.push(...warnings);
     return result;
+  }
+
+  /**
+   * Server-side apply (`application/apply-patch+yaml`) of `config` by `ctx.fieldManager`: merged into
+   * the live object by the schema with field ownership and conflicts (api/patch/fieldmanager), then
+   * the same rules as any patch. An object that does not exist is created (not through `/status`).
+   */
+  async apply(ctx: WriteContext, name: string, config: KObject, opts: { force?: boolean; subresource?: 'status' } = {}): Promise<{ object: KObject; created: boolean }> {
+    const manager = ctx.fieldManager ?? '';
+    const force = opts.force === true;
+    const cm = isObject(config.metadata) ? config.metadata : {};
+    if (cm.name !== undefined && cm.name !== name) throw badRequest(`the name of the object (${typeof cm.name === 'string' ? cm.name : JSON.stringify(cm.name)}) does not match the name on the URL (${name})`);
+    if (this.rt.namespaced && cm.namespace !== undefined && cm.namespace !== '' && cm.namespace !== ctx.namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const patchOpts = { appliedManagedFields: true, ...(opts.subresource ? { subresource: opts.subresource } : {}) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const object = await this.patch(ctx, name, (current) => this.fieldManager().apply(current, config, manager, force, opts.subresource ?? ''), patchOpts);
+        return { object, created: false };
+      } catch (err) {
+        if (!isKumoError(err, 'NotFound') || opts.subresource || attempt > 0) throw err;
+      }
+      const obj = this.fieldManager().apply(undefined, config, manager, force);
+      const om = meta(obj);
+      om.name = name;
+      try {
+        const { fieldManager: _tracked, ...createCtx } = ctx;
+        return { object: await this.create(createCtx, obj), created: true };
+      } catch (err) {
+        // Created by someone else meanwhile: apply to it.
+        if (!isKumoError(err, 'AlreadyExists') || ctx.dryRun) throw err;
+      }
+    }
+  }
+
+  private fields?: FieldManager;
+
+  /** The kind's field manager (managedFields and server-side apply), built on first use. */
+  private fieldManager(): FieldManager {
+    this.fields ??= new FieldManager({
+      schema: this.rt.schema,
+      group: this.rt.group,
+      version: this.rt.version,
+      kind: this.rt.kind,
+      statusSubresource: this.rt.subresources.status === true,
+      ...(this.hooks.now ? { now: this.hooks.now } : {}),
+    });
+    return this.fields;
+  }
+
+  /**
+   * An update's new object with its managedFields recorded (when the write has a manager): the main
+   * resource before the update rules (kube's field manager sees the request's object), `/status` after
+   * (it sees only the status change).
+   */
+  private trackedUpdate(ctx: WriteContext, old: KObject, input: KObject, subresource: 'status' | undefined): KObject {
+    const manager = ctx.fieldManager;
+    if (subresource === 'status') {
+      const next = this.statusUpdate(old, input);
+      return manager === undefined ? next : this.fieldManager().update(old, next, manager, 'status');
+    }
+    return this.mainUpdate(old, manager === undefined ? input : this.fieldManager().update(old, input, manager));
   }
 
   /** The read-modify-write loop every write to an existing object goes through (patch, status, GC). */
