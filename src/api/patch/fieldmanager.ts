@@ -20,7 +20,7 @@
 //   apply entry itself with a JSON patch of managedFields, which an update accepts as given.
 import { KumoError, type ErrorCause } from '../../lib/errors.js';
 import type { JSONSchemaProps, KObject } from '../types.js';
-import { compare, ensureNamedFieldsAreMembers, FieldSet, fieldOf, goJSON, listItemElement, pathString, peString, removeItems, toFieldSet, typeOf, type Comparison, type Path, type Schema } from './fieldpath.js';
+import { compare, ensureNamedFieldsAreMembers, FieldSet, fieldOf, goJSON, jsonEqual, listItemElement, pathString, peString, removeItems, toFieldSet, typeOf, type Comparison, type Path, type Schema } from './fieldpath.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 /** kube's DefaultMaxUpdateManagers. */
@@ -105,20 +105,16 @@ export function encodeManagedFields(managers: Managers): ManagedFieldsEntry[] {
     (p, q) =>
       cmp(p.operation, q.operation) || seconds(p.time) - seconds(q.time) || cmp(p.manager, q.manager) || cmp(p.apiVersion, q.apiVersion) || cmp(p.subresource, q.subresource),
   );
-  return list.map((m) => {
-    const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion, fieldsType: 'FieldsV1', fieldsV1: m.set.toJSON() };
-    if (m.time !== undefined) {
-      // Field order as kube writes an entry: time sits between apiVersion and fieldsType.
-      const { fieldsType, fieldsV1 } = e;
-      delete (e as Partial<ManagedFieldsEntry>).fieldsType;
-      delete (e as Partial<ManagedFieldsEntry>).fieldsV1;
-      e.time = m.time;
-      e.fieldsType = fieldsType;
-      e.fieldsV1 = fieldsV1;
-    }
-    if (m.subresource !== '') e.subresource = m.subresource;
-    return e;
-  });
+  // Field order as kube writes an entry.
+  return list.map((m) => ({
+    manager: m.manager,
+    operation: m.operation,
+    apiVersion: m.apiVersion,
+    ...(m.time !== undefined ? { time: m.time } : {}),
+    fieldsType: 'FieldsV1' as const,
+    fieldsV1: m.set.toJSON(),
+    ...(m.subresource !== '' ? { subresource: m.subresource } : {}),
+  }));
 }
 
 function cmp(a: string, b: string): number {
@@ -335,7 +331,7 @@ export class FieldManager {
       }
       applier.set = applier.set.difference(STRIP);
       if (applier.set.isEmpty()) ms.delete(id);
-      else if (!jsonEqualish(liveObj, result) || applier.time === undefined) applier.time = this.now();
+      else if (!jsonEqual(liveObj, result) || applier.time === undefined) applier.time = this.now();
       return { result, managers: ms };
     };
     let out: { result: JMap; managers: Managers };
@@ -403,10 +399,6 @@ class ApplyConflicts extends Error {
   constructor(readonly conflicts: { manager: Manager; id: string; set: FieldSet }[]) {
     super('conflicts');
   }
-}
-
-function jsonEqualish(a: unknown, b: unknown): boolean {
-  return goJSON(a) === goJSON(b);
 }
 
 function setManagedFields(obj: KObject, managers: Managers): void {
