@@ -1,6 +1,6 @@
 // The RBAC policy of every logical cluster, indexed for the authorizer: roles by name, and bindings
-// by subject — `u:<username>` (User subjects, and ServiceAccount subjects as the username
-// `system:serviceaccount:<ns>:<name>` they match) and `g:<group>` — so a decision looks up only the
+// by subject — by username (User subjects, and ServiceAccount subjects as the username
+// `system:serviceaccount:<ns>:<name>` they match) and by group — so a decision looks up only the
 // bindings naming the requester or one of its groups, never scans them all. RoleBindings are kept per
 // namespace. The authorizer's semantics are kube's DefaultRuleResolver (pkg/registry/rbac/validation):
 // ClusterRoleBindings first, then the request namespace's RoleBindings; a binding whose role is missing
@@ -48,27 +48,23 @@ export interface BindingEntry {
   subjects: Subject[];
 }
 
-/** The index keys a subject of a binding in `bindingNamespace` matches ('' when it can match no one). */
-export function subjectKey(s: Subject, bindingNamespace: string): string {
+/**
+ * Where a subject of a binding in `bindingNamespace` is indexed: by username (User subjects, and
+ * ServiceAccount subjects as the username they match) or by group; undefined when it matches no one.
+ */
+export function subjectIndexKey(s: Subject, bindingNamespace: string): { user: string } | { group: string } | undefined {
   switch (s.kind) {
     case 'User':
-      return `u:${s.name}`;
+      return { user: s.name };
     case 'Group':
-      return `g:${s.name}`;
+      return { group: s.name };
     case 'ServiceAccount': {
       const ns = s.namespace !== '' ? s.namespace : bindingNamespace;
-      return ns === '' ? '' : `u:${SERVICE_ACCOUNT_PREFIX}${ns}:${s.name}`;
+      return ns === '' ? undefined : { user: `${SERVICE_ACCOUNT_PREFIX}${ns}:${s.name}` };
     }
     default:
-      return '';
+      return undefined;
   }
-}
-
-/** The index keys of a user: its name and each group. */
-export function userKeys(user: UserInfo): string[] {
-  const keys = [`u:${user.username}`];
-  for (const g of user.groups) keys.push(`g:${g}`);
-  return keys;
 }
 
 /** appliesToUser. */
@@ -129,19 +125,30 @@ export function bindingEntryFrom(kind: 'RoleBinding' | 'ClusterRoleBinding', obj
   return { kind, name: str(m.name), namespace: kind === 'RoleBinding' ? str(m.namespace) : '', roleRef: { apiGroup: str(ref.apiGroup), kind: str(ref.kind), name: str(ref.name) }, subjects };
 }
 
-/** Bindings of one scope (the cluster, or one namespace), by name and by subject key. */
+/** Bindings of one scope (the cluster, or one namespace), by name and by the users and groups they name. */
 class BindingSet {
   readonly byName = new Map<string, BindingEntry>();
-  readonly bySubject = new Map<string, BindingEntry[]>();
+  readonly byUser = new Map<string, BindingEntry[]>();
+  readonly byGroup = new Map<string, BindingEntry[]>();
+
+  private keys(b: BindingEntry): [Map<string, BindingEntry[]>, string][] {
+    const out: [Map<string, BindingEntry[]>, string][] = [];
+    for (const s of b.subjects) {
+      const k = subjectIndexKey(s, b.namespace);
+      if (k === undefined) continue;
+      const entry: [Map<string, BindingEntry[]>, string] = 'user' in k ? [this.byUser, k.user] : [this.byGroup, k.group];
+      if (!out.some(([m, key]) => m === entry[0] && key === entry[1])) out.push(entry);
+    }
+    return out;
+  }
 
   put(b: BindingEntry): void {
     this.remove(b.name);
     this.byName.set(b.name, b);
-    for (const key of new Set(b.subjects.map((s) => subjectKey(s, b.namespace)))) {
-      if (key === '') continue;
-      const list = this.bySubject.get(key);
+    for (const [m, key] of this.keys(b)) {
+      const list = m.get(key);
       if (list) list.push(b);
-      else this.bySubject.set(key, [b]);
+      else m.set(key, [b]);
     }
   }
 
@@ -149,12 +156,12 @@ class BindingSet {
     const old = this.byName.get(name);
     if (!old) return;
     this.byName.delete(name);
-    for (const key of new Set(old.subjects.map((s) => subjectKey(s, old.namespace)))) {
-      const list = this.bySubject.get(key);
+    for (const [m, key] of this.keys(old)) {
+      const list = m.get(key);
       if (!list) continue;
       const i = list.indexOf(old);
       if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.bySubject.delete(key);
+      if (list.length === 0) m.delete(key);
     }
   }
 
@@ -280,7 +287,6 @@ export class PolicyIndex {
   visitRulesFor(user: UserInfo, cluster: LogicalCluster, namespace: string, visit: (rule: PolicyRule | null, source: () => string, error?: string) => boolean): void {
     const p = this.clusters.get(cluster);
     if (!p) return;
-    const keys = userKeys(user);
     const scopes: BindingSet[] = [p.clusterRoleBindings];
     if (namespace !== '') {
       const rbs = p.roleBindingsIn(namespace);
@@ -289,21 +295,24 @@ export class PolicyIndex {
     for (const set of scopes) {
       // A binding naming the user twice (as itself and through a group) is visited once.
       let seen: Set<BindingEntry> | undefined;
-      for (const key of keys) {
-        const bindings = set.bySubject.get(key);
-        if (!bindings) continue;
+      const visitAll = (bindings: BindingEntry[] | undefined): boolean => {
+        if (!bindings) return true;
         for (const b of bindings) {
           if (seen?.has(b)) continue;
           (seen ??= new Set()).add(b);
           const resolved = this.roleRefRules(cluster, b.roleRef, b.namespace);
           if (resolved.error !== undefined) {
-            if (!visit(null, () => '', resolved.error)) return;
+            if (!visit(null, () => '', resolved.error)) return false;
             continue;
           }
           const source = (): string => describeBinding(b, b.subjects.find((s) => subjectAppliesTo(user, s, b.namespace)) ?? (b.subjects[0] as Subject));
-          for (const rule of resolved.rules ?? []) if (!visit(rule, source)) return;
+          for (const rule of resolved.rules ?? []) if (!visit(rule, source)) return false;
         }
-      }
+        return true;
+      };
+      // Lookups by the raw name and group strings: no allocation on a miss.
+      if (!visitAll(set.byUser.get(user.username))) return;
+      for (const g of user.groups) if (!visitAll(set.byGroup.get(g))) return;
     }
   }
 
