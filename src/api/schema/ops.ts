@@ -1,8 +1,10 @@
 // The schema steps the REST engine runs on every write, in kube-apiserver's order: prune unknown
 // fields (reported for fieldValidation Strict/Warn), drop disallowed nulls, apply defaults, then
-// validate against the schema and the kind's strategy. Shaped to fit apiserver's SchemaOps.
+// validate against the schema (and its x-kubernetes-validations rules) and the kind's strategy.
+// Shaped to fit apiserver's SchemaOps.
 import type { ErrorCause } from '../../lib/errors.js';
 import type { JSONSchemaProps, KObject, ResourceType } from '../types.js';
+import { blockingCause, hasRules, validateRules } from './cel.js';
 import { applyDefaults, prune } from './structural.js';
 import { compileValidator } from './validate.js';
 
@@ -16,6 +18,11 @@ export const schemaOps = {
   /** Schema causes, then the strategy's semantic causes. */
   validate(rt: ResourceType, obj: KObject, old: KObject | undefined): ErrorCause[] {
     const causes = compileValidator(rt.schema, { crd: rt.source === 'crd' })(obj);
+    if (hasRules(rt.schema)) {
+      // kube runs x-kubernetes-validations only on objects of the right types.
+      const blocked = blockingCause(causes);
+      causes.push(...(blocked ? [blocked] : validateRules(rt.schema, obj, old)));
+    }
     const semantic = rt.strategy?.validate?.(obj, old);
     return semantic && semantic.length > 0 ? [...causes, ...semantic] : causes;
   },

@@ -2,11 +2,13 @@
 //  - prune: drop fields the schema does not specify (pruning), reporting their paths for
 //    fieldValidation=Strict/Warn, and drop nulls the schema does not allow (when no default exists);
 //  - applyDefaults: CRD defaulting (missing fields, and nulls under non-nullable schemas);
-//  - checkStructural: the rules a CRD's openAPIV3Schema must follow, with kube's field paths.
+//  - checkStructural: the rules a CRD's openAPIV3Schema must follow, with kube's field paths
+//    (x-kubernetes-validations rules must compile: cel.ts).
 // The apiserver calls prune → applyDefaults → validate, in that order, like kube-apiserver's decoder.
 import type { ErrorCause } from '../../lib/errors.js';
 import type { JSONSchemaProps } from '../types.js';
 import { child, forbidden, index, invalid, key, notSupported, required } from './field.js';
+import { checkRules } from './cel.js';
 import { compileValidator, goPatternError } from './validate.js';
 
 const META_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
@@ -185,6 +187,8 @@ export function checkStructural(schema: JSONSchemaProps, path = ''): ErrorCause[
   invariants(schema, 'root', path, errs);
   completeness(schema, path, errs);
   if (errs.length === 0) defaults(schema, path, errs, true, false);
+  // CEL rules are compiled only once the schema itself is sound, as kube does.
+  if (errs.length === 0) errs.push(...checkRules(schema, path));
   return errs;
 }
 
