@@ -121,6 +121,19 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Decoded managers, or none for managedFields kube would not decode (it starts over then). */
+function decodeOrEmpty(entries: unknown): Managers {
+  try {
+    return decodeManagedFields(entries);
+  } catch {
+    return new Map();
+  }
+}
+
+function liveManagers(live: KObject | undefined): Managers {
+  return decodeOrEmpty(live && isMap(live.metadata) ? live.metadata.managedFields : undefined);
+}
+
 /** `managedFields: [{}]`: an explicit request to clear managedFields. */
 function isReset(v: unknown): boolean {
   return Array.isArray(v) && v.length === 1 && isMap(v[0]) && Object.keys(v[0]).length === 0;
@@ -224,22 +237,11 @@ export class FieldManager {
     const nm = isMap(next.metadata) ? next.metadata : (next.metadata = {});
     const given = nm.managedFields;
     let managers: Managers;
-    const liveManaged = (): Managers => {
-      try {
-        return decodeManagedFields(live && isMap(live.metadata) ? live.metadata.managedFields : undefined);
-      } catch {
-        return new Map();
-      }
-    };
-    if (subresource !== '') managers = liveManaged();
+    if (subresource !== '') managers = liveManagers(live);
     else if (isReset(given)) managers = new Map();
     else {
-      try {
-        managers = decodeManagedFields(given);
-      } catch {
-        managers = new Map();
-      }
-      if (managers.size === 0) managers = liveManaged();
+      managers = decodeOrEmpty(given);
+      if (managers.size === 0) managers = liveManagers(live);
     }
     try {
       const filter = this.filterFor(subresource);
@@ -297,59 +299,43 @@ export class FieldManager {
       const name = typeof cm.name === 'string' ? cm.name : '';
       throw new KumoError('BadRequest', `failed to create typed patch object (${ns}/${name}; ${gvk}): ${(err as Error).message}`);
     }
-    let managers: Managers;
-    try {
-      managers = decodeManagedFields(live && isMap(live.metadata) ? live.metadata.managedFields : undefined);
-    } catch {
-      managers = new Map();
-    }
+    const managers = liveManagers(live);
     const liveObj = withoutManagedFields(live);
     const filter = this.filterFor(subresource);
-    const attempt = (forced: boolean): { result: JMap; managers: Managers } => {
-      const ms: Managers = new Map([...managers].map(([k, m]) => [k, { ...m }]));
-      const id = managerId(manager, 'Apply', '', subresource);
-      const last = ms.get(id);
-      const applier: Manager = { manager, operation: 'Apply', apiVersion: this.apiVersion, subresource, set: filter(configSet) };
-      if (last?.time !== undefined) applier.time = last.time;
-      ms.set(id, applier);
-      let result = mergeValues(liveObj, config, this.schema) as JMap;
-      if (last && !last.set.isEmpty()) result = this.prune(result, ms, last.set);
-      const c = this.filterComparison(compare(liveObj, result, this.schema), filter);
-      const changed = c.modified.union(c.added);
-      const conflicts: { manager: Manager; id: string; set: FieldSet }[] = [];
-      for (const [mid, m] of ms) {
-        if (mid === id) continue;
-        const set = m.set.intersection(changed);
-        if (!set.isEmpty()) conflicts.push({ manager: m, id: mid, set });
-      }
-      if (conflicts.length > 0 && !forced) throw new ApplyConflicts(conflicts);
-      for (const [mid, m] of ms) {
-        if (mid === id) continue;
-        const taken = conflicts.find((x) => x.id === mid)?.set;
-        m.set = (taken ? m.set.difference(taken) : m.set).difference(c.removed);
-        if (m.set.isEmpty()) ms.delete(mid);
-      }
-      applier.set = applier.set.difference(STRIP);
-      if (applier.set.isEmpty()) ms.delete(id);
-      else if (!jsonEqual(liveObj, result) || applier.time === undefined) applier.time = this.now();
-      return { result, managers: ms };
-    };
-    let out: { result: JMap; managers: Managers };
-    try {
-      out = attempt(force);
-    } catch (err) {
-      if (!(err instanceof ApplyConflicts)) throw err;
+    const id = managerId(manager, 'Apply', '', subresource);
+    const last = managers.get(id);
+    const applier: Manager = { manager, operation: 'Apply', apiVersion: this.apiVersion, subresource, set: filter(configSet) };
+    if (last?.time !== undefined) applier.time = last.time;
+    managers.set(id, applier);
+    let result = mergeValues(liveObj, config, this.schema) as JMap;
+    if (last && !last.set.isEmpty()) result = this.prune(result, managers, last.set);
+    const c = this.filterComparison(compare(liveObj, result, this.schema), filter);
+    const changed = c.modified.union(c.added);
+    const conflicts = new Map<string, FieldSet>();
+    for (const [mid, m] of managers) {
+      const set = mid === id ? undefined : m.set.intersection(changed);
+      if (set && !set.isEmpty()) conflicts.set(mid, set);
+    }
+    if (conflicts.size > 0 && !force) {
       // kubectl taking over from client-side apply: the fields its last-applied annotation still
       // describes are its own.
       const allowed = manager === 'kubectl' ? this.allowedFromLastApplied(liveObj) : undefined;
-      const remaining = err.conflicts.map((c) => ({ ...c, set: allowed ? c.set.difference(allowed) : c.set })).filter((c) => !c.set.isEmpty());
-      if (remaining.length > 0) throw conflictError(remaining.map((c) => ({ manager: c.manager, id: c.id, paths: c.set.paths() })));
-      out = attempt(true);
+      const remaining = [...conflicts].map(([mid, set]) => ({ id: mid, manager: managers.get(mid) as Manager, paths: (allowed ? set.difference(allowed) : set).paths() }));
+      if (remaining.some((r) => r.paths.length > 0)) throw conflictError(remaining.filter((r) => r.paths.length > 0));
     }
-    capUpdateManagers(out.managers);
-    const result = out.result as KObject;
+    // Forced (or allowed): the other managers lose what this apply changed; everyone loses what it removed.
+    for (const [mid, m] of managers) {
+      if (mid === id) continue;
+      const taken = conflicts.get(mid);
+      m.set = (taken ? m.set.difference(taken) : m.set).difference(c.removed);
+      if (m.set.isEmpty()) managers.delete(mid);
+    }
+    applier.set = applier.set.difference(STRIP);
+    if (applier.set.isEmpty()) managers.delete(id);
+    else if (!jsonEqual(liveObj, result) || applier.time === undefined) applier.time = this.now();
+    capUpdateManagers(managers);
     if (manager === 'kubectl') syncLastApplied(result, config);
-    setManagedFields(result, out.managers);
+    setManagedFields(result, managers);
     return result;
   }
 
@@ -392,12 +378,6 @@ export class FieldManager {
     } catch {
       return undefined;
     }
-  }
-}
-
-class ApplyConflicts extends Error {
-  constructor(readonly conflicts: { manager: Manager; id: string; set: FieldSet }[]) {
-    super('conflicts');
   }
 }
 
