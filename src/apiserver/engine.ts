@@ -53,6 +53,11 @@ export interface EngineOptions {
   admit?: (rt: ResourceType, ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<void>;
   /** A client's write of `rt` was stored at `revision`; the answer waits for it (RBAC: the authorizer has seen it). */
   written?: (rt: ResourceType, revision: number) => Promise<void>;
+  /**
+   * Narrows a client's list or watch of `rt` to what the caller may see: a predicate every item and
+   * watch event must also pass, or undefined for none (tenancy: a caller's own Tenants and Namespaces).
+   */
+  narrow?: (rt: ResourceType, req: http.IncomingMessage) => Promise<((obj: KObject) => boolean) | undefined>;
 }
 
 /** The namespaces every logical cluster starts with. */
@@ -411,6 +416,7 @@ export class ApiEngine {
       }
       case 'list': {
         const listOpts = this.listOptions(rt, q);
+        await this.narrowTo(rt, req, listOpts);
         const r = await storage.list(scope, listOpts);
         const md: Record<string, unknown> = { resourceVersion: r.resourceVersion };
         if (r.continue) md.continue = r.continue;
@@ -429,6 +435,7 @@ export class ApiEngine {
         const fm = fieldMatcher(q.get('fieldSelector'), rt);
         if (lm) wopts.labelMatch = lm;
         if (fm) wopts.fieldMatch = fm;
+        await this.narrowTo(rt, req, wopts);
         const rv = q.get('resourceVersion');
         if (rv !== null) wopts.resourceVersion = rv;
         if (queryBool(q.getAll('sendInitialEvents'))) wopts.sendInitialEvents = true;
@@ -506,6 +513,14 @@ export class ApiEngine {
     if (!b || !rt) throw new KumoError('NotFound', `${b?.plural ?? kind} "${name}" not found`, { name, kind: b?.plural ?? kind });
     const obj = await this.storage(rt).get(b.namespaced ? { cluster, namespace } : { cluster }, name);
     return { uid: String(meta(obj).uid) };
+  }
+
+  /** Adds the `narrow` hook's predicate, if any, to a list's or watch's field match. */
+  private async narrowTo(rt: ResourceType, req: http.IncomingMessage, o: { fieldMatch?: (obj: KObject) => boolean }): Promise<void> {
+    const p = await this.opts.narrow?.(rt, req);
+    if (!p) return;
+    const fm = o.fieldMatch;
+    o.fieldMatch = fm ? (obj) => fm(obj) && p(obj) : p;
   }
 
   private listOptions(rt: ResourceType, q: URLSearchParams): Parameters<ResourceStorage['list']>[1] & object {
