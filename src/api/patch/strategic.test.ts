@@ -324,3 +324,51 @@ describe('limits and formatting', () => {
     assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
   });
 });
+
+describe('random patches (seeded)', () => {
+  // A small deterministic PRNG (mulberry32), so a failure can be replayed from its seed.
+  const prng = (seed: number): (() => number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const KEYS = ['name', 'size', 'note', 'labels', 'parts', 'flags', 'ports', 'plain', 'numbers', 'settings', 'rollout', 'volumes', 'keyed', 'free', 'type', 'x', '__proto__', '$patch', '$retainKeys', '$setElementOrder/parts', '$setElementOrder/flags', '$deleteFromPrimitiveList/flags', '$deleteFromPrimitiveList/parts', '$setElementOrder', '$bogus'];
+  const SCALARS: unknown[] = [null, true, false, 0, 1, 2.5, -7, '', 'a', 'b', 'delete', 'replace', 'merge', 'squash'];
+  const gen = (rnd: () => number, depth: number): unknown => {
+    const r = rnd();
+    if (depth <= 0 || r < 0.4) return SCALARS[Math.floor(rnd() * SCALARS.length)];
+    if (r < 0.7) {
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(rnd() * 4); i > 0; i--) {
+        const k = KEYS[Math.floor(rnd() * KEYS.length)] ?? 'x';
+        Object.defineProperty(o, k, { value: gen(rnd, depth - 1), enumerable: true, writable: true, configurable: true });
+      }
+      return o;
+    }
+    return Array.from({ length: Math.floor(rnd() * 4) }, () => gen(rnd, depth - 1));
+  };
+  const sa = serviceAccount().schema;
+  it('only ever answers a JSON object or a BadRequest/Invalid, and leaves the original alone', () => {
+    const seed = 20260513;
+    const rnd = prng(seed);
+    let merged = 0;
+    let refused = 0;
+    for (let i = 0; i < 4000; i++) {
+      const original = gen(rnd, 4);
+      const patch = gen(rnd, 4);
+      const base = original !== null && typeof original === 'object' && !Array.isArray(original) ? (original as Record<string, unknown>) : { name: original };
+      const before = JSON.stringify(base);
+      try {
+        const out = applyStrategicPatch(base, patch, i % 2 === 0 ? gadget : sa);
+        assert.deepEqual(JSON.parse(JSON.stringify(out)), out, `case ${i} of seed ${seed}: the result is plain JSON`);
+        merged++;
+      } catch (err) {
+        assert.ok(isKumoError(err) && (err.code === 'BadRequest' || err.code === 'Invalid'), `case ${i} of seed ${seed}: ${String(err)}\n${JSON.stringify(base)}\n${JSON.stringify(patch)}`);
+        refused++;
+      }
+      assert.equal(JSON.stringify(base), before, `case ${i} of seed ${seed}: the original was changed`);
+    }
+    assert.ok(merged > 1000 && refused > 100, `merged ${merged}, refused ${refused}`);
+  });
+});

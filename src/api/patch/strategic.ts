@@ -104,6 +104,12 @@ function checkDepth(patch: unknown): void {
 
 // ---- the schema's patch metadata ---------------------------------------------------------------
 
+/** Sets an own property, also for a key like `__proto__` (which plain assignment would not store). */
+function put(target: JMap, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 function isMap(v: unknown): v is JMap {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -111,7 +117,7 @@ function isMap(v: unknown): v is JMap {
 /** The schema of field `key` of an object schema (properties, then allOf/anyOf/oneOf, then additionalProperties). */
 function fieldSchema(s: Schema, key: string): Schema {
   if (!s) return undefined;
-  const own = s.properties?.[key];
+  const own = s.properties && Object.hasOwn(s.properties, key) ? s.properties[key] : undefined;
   if (own) return own;
   for (const sub of [...(s.allOf ?? []), ...(s.anyOf ?? []), ...(s.oneOf ?? [])]) {
     const found = fieldSchema(sub, key);
@@ -160,14 +166,14 @@ function clean(v: unknown): { keep: boolean; value: unknown } {
   for (const [k, x] of Object.entries(v)) {
     if (x === null || isDirectiveKey(k)) continue;
     const c = clean(x);
-    if (c.keep) out[k] = c.value;
+    if (c.keep) put(out, k, c.value);
   }
   return { keep: true, value: out };
 }
 
 function setClean(target: JMap, key: string, v: unknown): void {
   const c = clean(v);
-  if (c.keep) target[key] = c.value;
+  if (c.keep) put(target, key, c.value);
   else delete target[key];
 }
 
@@ -214,11 +220,11 @@ function mergeField(original: JMap, key: string, patchV: unknown, schema: Schema
   }
   const fs = fieldSchema(schema, key);
   if (isMap(cur)) {
-    original[key] = strategyOf(fs) === 'replace' ? clean(patchV).value : mergeMap(cur, patchV as JMap, fs);
+    put(original, key, strategyOf(fs) === 'replace' ? clean(patchV).value : mergeMap(cur, patchV as JMap, fs));
   } else if (Array.isArray(cur)) {
-    original[key] = mergeList(cur, patchV as unknown[], fs, isDeleteList).list;
+    put(original, key, mergeList(cur, patchV as unknown[], fs, isDeleteList).list);
   } else {
-    original[key] = patchV;
+    put(original, key, patchV);
   }
 }
 
@@ -252,8 +258,8 @@ function mergeOrderedLists(original: JMap, patch: JMap, schema: Schema): void {
     const field = directiveTarget(key, SET_ORDER, ERR_SET_ORDER);
     const hasOriginal = Object.hasOwn(original, field);
     const hasPatch = Object.hasOwn(patch, field);
-    const originalList = original[field];
-    const patchList = patch[field];
+    const originalList = hasOriginal ? original[field] : undefined;
+    const patchList = hasPatch ? patch[field] : undefined;
     if (hasOriginal && !Array.isArray(originalList)) throw errBadArgType('list', originalList);
     if (hasPatch && !Array.isArray(patchList)) throw errBadArgType('list', patchList);
     const origItems = (originalList ?? []) as unknown[];
@@ -272,10 +278,10 @@ function mergeOrderedLists(original: JMap, patch: JMap, schema: Schema): void {
     const kind = elementKind([origItems, patchItems], true);
     if (kind === undefined) {
       // Upstream fails here ("no elements in any of the given slices"); there is nothing to order.
-      original[field] = merged;
+      put(original, field, merged);
     } else {
       const [inOrder, serverOnly] = mergeKey ? partitionMaps(merged, order, mergeKey) : partitionPrimitives(merged, order);
-      original[field] = normalizeElementOrder(inOrder, serverOnly, order, serverOrder, mergeKey, kind);
+      put(original, field, normalizeElementOrder(inOrder, serverOnly, order, serverOrder, mergeKey, kind));
     }
     delete patch[field];
   }
