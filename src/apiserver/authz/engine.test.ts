@@ -59,7 +59,7 @@ describe('RBAC in the engine (in process, SQLite, HTTP)', () => {
       resourceTypes: builtinResourceTypes(),
       schema: schemaOps,
       serverAddress: () => '127.0.0.1:0',
-      createOnly: authorizationReviews({ authorizer: chain, ruleResolvers: [masters, rbac] }),
+      createOnly: authorizationReviews({ authorizer: chain, ruleResolvers: () => [masters, rbac] }),
       admit: rbacAdmission(cache, () => chain),
       written: rbacWritten(cache),
     });

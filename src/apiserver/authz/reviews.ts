@@ -192,7 +192,7 @@ export interface AuthorizationReviewOptions {
   /** The server's authorizer chain (what every request is authorized by). */
   authorizer: Authorizer;
   /** The chain's members, asked for rules in order (SelfSubjectRulesReview). */
-  ruleResolvers: readonly Authorizer[];
+  ruleResolvers: () => readonly Authorizer[];
 }
 
 /** The four review kinds as the engine's create-only resources. */
@@ -211,7 +211,7 @@ export function authorizationReviews(o: AuthorizationReviewOptions): CreateOnlyR
   return [
     { rt: rt('LocalSubjectAccessReview'), create: (_req, body, ctx) => localSubjectAccessReview(body, ctx.namespace, ctx.cluster, o.authorizer) },
     { rt: rt('SelfSubjectAccessReview'), create: (req, body, ctx) => selfSubjectAccessReview(body, caller(req), ctx.cluster, o.authorizer) },
-    { rt: rt('SelfSubjectRulesReview'), create: (req, body, ctx) => selfSubjectRulesReview(body, caller(req), ctx.cluster, o.ruleResolvers) },
+    { rt: rt('SelfSubjectRulesReview'), create: (req, body, ctx) => selfSubjectRulesReview(body, caller(req), ctx.cluster, o.ruleResolvers()) },
     { rt: rt('SubjectAccessReview'), create: (_req, body, ctx) => subjectAccessReview(body, ctx.cluster, o.authorizer) },
   ];
 }
