@@ -1,6 +1,6 @@
 // kumo.dev/v1alpha1 Tenant (cluster-scoped): who may use the platform and how much of it.
 import type { ErrorCause } from '../../lib/errors.js';
-import { invalid, recordAt } from '../builtin/validation.js';
+import { forbidden, invalid, recordAt } from '../builtin/validation.js';
 import { listMap } from '../meta.js';
 import { int, map, obj, quantity, str } from '../schema/dsl.js';
 import type { ResourceType } from '../types.js';
@@ -85,8 +85,31 @@ export function tenant(): ResourceType {
         if (ports && typeof ports['from'] === 'number' && typeof ports['to'] === 'number' && ports['from'] > ports['to']) {
           errs.push(invalid('spec.quota.loadBalancerPorts.to', ports['to'], `must not be less than from (${ports['from']})`));
         }
+        errs.push(...tenantMemberCauses(o));
         return errs;
       },
     },
   });
+}
+
+/** Names that would open a tenant to callers without credentials. */
+const UNAUTHENTICATED_MEMBERS: Record<string, string> = { User: 'system:anonymous', Group: 'system:unauthenticated' };
+
+/**
+ * The semantic checks of spec.members beyond the schema (which checks kinds, roles and duplicate kind
+ * and name): a name must be the exact name the authenticator reports (no surrounding blanks), and
+ * anonymous callers may not be members.
+ */
+export function tenantMemberCauses(o: Record<string, unknown>): ErrorCause[] {
+  const errs: ErrorCause[] = [];
+  const members = recordAt(o, 'spec')?.['members'];
+  if (!Array.isArray(members)) return errs;
+  members.forEach((m: unknown, i) => {
+    if (typeof m !== 'object' || m === null) return;
+    const { kind, name } = m as Record<string, unknown>;
+    if (typeof name !== 'string') return;
+    if (name.trim() !== name) errs.push(invalid(`spec.members[${i}].name`, name, 'must not begin or end with whitespace'));
+    if (typeof kind === 'string' && UNAUTHENTICATED_MEMBERS[kind] === name) errs.push(forbidden(`spec.members[${i}].name`, `unauthenticated callers (${name}) may not be members of a tenant`));
+  });
+  return errs;
 }

@@ -1,0 +1,77 @@
+// The tenancy authorizer: permissions computed from Tenant objects and the namespaces labelled for
+// them, never stored as RoleBindings (docs/adr/0006-tenancy.md). It allows or has no opinion — it never
+// denies — and sits after RBAC in the chain. A namespaced request is decided by the caller's role in
+// the namespace's tenant (roles.ts's rules, matched as RBAC matches them); a cluster-scoped one on
+// tenants or namespaces by the caller's tenants. `rulesFor` reports the same rules, so `kubectl auth
+// can-i --list` and SelfSubjectRulesReview show them.
+import type { Attributes, AuthorizationResult, Authorizer, RulesResult, UserInfo } from '../auth/types.js';
+import type { LogicalCluster } from '../keys.js';
+import { rulesAllow, type PolicyRule } from '../authz/rules.js';
+import { clusterRules, KUMO_GROUP, namespaceRules } from './roles.js';
+import type { TenancyIndex } from './tenants.js';
+
+const NO_OPINION: AuthorizationResult = { decision: 'noOpinion', reason: '' };
+
+export const FILTERED_LIST_REASON = 'tenancy: the list is narrowed to the caller\'s tenants';
+
+function isTenants(a: Attributes): boolean {
+  return a.apiGroup === KUMO_GROUP && a.resource === 'tenants';
+}
+
+function isNamespaces(a: Attributes): boolean {
+  return a.apiGroup === '' && a.resource === 'namespaces';
+}
+
+export class TenancyAuthorizer implements Authorizer {
+  readonly name = 'Tenancy';
+
+  constructor(private readonly index: TenancyIndex) {}
+
+  authorize(a: Attributes): AuthorizationResult {
+    if (!a.isResourceRequest) return NO_OPINION;
+    const t = this.index.cluster(a.cluster);
+    if (!t) return NO_OPINION;
+    // The filtered lists: Tenants and Namespaces, for anyone in a tenant (the engine narrows them).
+    const filtered = (isTenants(a) || isNamespaces(a)) && a.subresource === '' && (a.verb === 'list' || a.verb === 'watch');
+    if (a.namespace !== '') {
+      if (filtered && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
+      const tenant = t.namespaceTenants.get(a.namespace);
+      if (tenant === undefined) return NO_OPINION;
+      const role = t.roleIn(a.user, tenant);
+      if (role === undefined || !rulesAllow(a, namespaceRules(role))) return NO_OPINION;
+      return { decision: 'allow', reason: `tenancy: ${role} of tenant ${JSON.stringify(tenant)}` };
+    }
+    if (isTenants(a)) {
+      if (a.subresource !== '') return NO_OPINION;
+      if (a.name !== '') {
+        const role = t.roleIn(a.user, a.name);
+        if (role !== undefined && (a.verb === 'get' || a.verb === 'list' || a.verb === 'watch' || (role === 'admin' && (a.verb === 'update' || a.verb === 'patch')))) {
+          return { decision: 'allow', reason: `tenancy: ${role} of tenant ${JSON.stringify(a.name)}` };
+        }
+      }
+      if (filtered && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
+      return NO_OPINION;
+    }
+    if (isNamespaces(a) && a.subresource === '') {
+      if (filtered && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
+      if (a.verb === 'create' && t.adminOfAny(a.user)) return { decision: 'allow', reason: 'tenancy: tenant admin (the namespace must be labelled for a tenant it administers)' };
+    }
+    return NO_OPINION;
+  }
+
+  rulesFor(user: UserInfo, cluster: LogicalCluster, namespace: string): RulesResult {
+    const t = this.index.cluster(cluster);
+    const resourceRules: PolicyRule[] = [];
+    if (t) {
+      const tenant = namespace !== '' ? t.namespaceTenants.get(namespace) : undefined;
+      const role = tenant !== undefined ? t.roleIn(user, tenant) : undefined;
+      if (role !== undefined) resourceRules.push(...namespaceRules(role));
+      resourceRules.push(...clusterRules(t.rolesOf(user)));
+    }
+    return {
+      resourceRules: resourceRules.map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
+      nonResourceRules: [],
+      incomplete: false,
+    };
+  }
+}
