@@ -8,7 +8,7 @@ import { kubernetesResourceTypes } from './builtin/index.js';
 import { kumoResourceTypes } from './kumo/index.js';
 import type { ResourceType } from './types.js';
 
-export { TOKEN_EXPIRATION, TOKEN_REQUEST_GVK, tokenRequestSchema } from './builtin/authentication.js';
+export { TOKEN_EXPIRATION, TOKEN_REQUEST_GVK, selfSubjectReview, tokenRequestSchema, tokenReview } from './builtin/authentication.js';
 export { AUTHORIZATION_GROUP, authorizationReviewTypes } from './builtin/authorization.js';
 export { humanDuration, since } from './builtin/print.js';
 export { KUMO_API_VERSION, KUMO_CATEGORY, KUMO_GROUP, KUMO_VERSION } from './kumo/common.js';

@@ -3,8 +3,13 @@
 // requests in. Never throws at the caller: bad input becomes a Status, a bug becomes a generic 500.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { KumoError, statusFor } from '../lib/errors.js';
+import { KumoError, isKumoError, statusFor } from '../lib/errors.js';
 import type { Store } from '../store/types.js';
+import { forbidden } from './auth/authorize.js';
+import { unauthorizedReason } from './auth/common.js';
+import { setRequestUser, type Attributes, type Authorizer, type Impersonator, type UserInfo } from './auth/types.js';
+import { ROOT_CLUSTER } from './keys.js';
+import { parseRequestInfo } from './requestinfo.js';
 
 export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -71,6 +76,20 @@ export interface ApiHandlerOptions {
   maxRequestsInFlight?: number;
   /** The Kubernetes API (discovery and resources); answers false for paths it does not serve. */
   api?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+  /**
+   * Authentication → impersonation → authorization, before the body is read (kube's filter chain).
+   * Absent: every request is served unauthenticated (unit tests of the transport only).
+   */
+  auth?: RequestAuth;
+}
+
+export interface RequestAuth {
+  /** Resolves to the user (anonymous included) or rejects with Unauthorized. */
+  authenticate(req: IncomingMessage): Promise<UserInfo>;
+  /** Kube's impersonation filter (Impersonate-* headers); absent: requests act as who they authenticated as. */
+  impersonate?: Impersonator;
+  /** The chain: first allow/deny wins; noOpinion is forbidden. */
+  authorizer: Authorizer;
 }
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -111,6 +130,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       sendStatus(res, tooLarge(maxBody));
       return;
     }
+    if (opts.auth && !(await authenticateAndAuthorize(opts.auth, req, res))) return;
     const body = await readBody(req, maxBody);
     // Shutdown may have begun while the body arrived.
     if (shuttingDown()) res.setHeader('Connection', 'close');
@@ -129,6 +149,53 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     }
     if (opts.api && (await opts.api(req, res, body))) return;
     sendStatus(res, new KumoError('NotFound', 'the server could not find the requested resource'));
+  }
+
+  /** Sets the request's user; false when the request was answered (401, 403, or a bad impersonation). */
+  async function authenticateAndAuthorize(auth: RequestAuth, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const refuse = (err: unknown): false => {
+      req.resume();
+      sendStatus(res, err);
+      return false;
+    };
+    let user: UserInfo;
+    try {
+      user = await auth.authenticate(req);
+    } catch (err) {
+      if (!isKumoError(err, 'Unauthorized')) throw err;
+      log?.info({ method: req.method, path: (req.url ?? '').split('?')[0], reason: unauthorizedReason(err) }, 'unable to authenticate the request');
+      // The reason stays in the log: the client learns only that it is not authenticated.
+      return refuse(new KumoError('Unauthorized', 'Unauthorized'));
+    }
+    let effective = user;
+    if (auth.impersonate) {
+      try {
+        effective = await auth.impersonate(req, user);
+      } catch (err) {
+        if (isKumoError(err)) return refuse(err);
+        throw err;
+      }
+    }
+    setRequestUser(req, effective);
+    let attrs: Attributes;
+    let badPath: unknown;
+    try {
+      attrs = requestAttributes(req, effective);
+    } catch (err) {
+      // A path the API cannot parse is authorized as the non-resource URL it is; its error is only
+      // shown to a caller allowed there.
+      badPath = err;
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      attrs = { user: effective, verb: (req.method ?? 'GET').toLowerCase(), cluster: ROOT_CLUSTER, isResourceRequest: false, path: q < 0 ? url : url.slice(0, q), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
+    }
+    const decision = await auth.authorizer.authorize(attrs);
+    if (decision.decision !== 'allow') {
+      log?.debug({ user: effective.username, verb: attrs.verb, resource: attrs.resource, path: attrs.path, reason: decision.reason }, 'request forbidden');
+      return refuse(forbidden(attrs, decision.reason));
+    }
+    if (badPath !== undefined) return refuse(badPath);
+    return true;
   }
 
   async function serveHealth(res: ServerResponse, endpoint: HealthEndpoint, only: string, query: URLSearchParams): Promise<void> {
@@ -205,6 +272,24 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       }
       sendStatus(res, err);
     });
+  };
+}
+
+/** What a request asks, for the authorizer (kube's authorizer attributes from its RequestInfo). */
+export function requestAttributes(req: IncomingMessage, user: UserInfo): Attributes {
+  const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+  return {
+    user,
+    verb: info.verb,
+    cluster: info.logicalCluster,
+    isResourceRequest: info.isResourceRequest,
+    path: info.path,
+    apiGroup: info.apiGroup,
+    apiVersion: info.apiVersion,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name: info.name,
   };
 }
 

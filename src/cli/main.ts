@@ -8,6 +8,7 @@ import { parseDuration } from '../lib/duration.js';
 import { KumoError } from '../lib/errors.js';
 import { readBuildInfo } from '../server/buildinfo.js';
 import { dataDirHolder } from '../server/datadir.js';
+import type { AuthenticationOptions } from '../server/auth.js';
 import { DEFAULT_LISTEN, DEFAULT_STORE, startServer, type RunningServer } from '../server/server.js';
 import { DEFAULT_COMPACTION_INTERVAL_MS, MAX_COMPACTION_INTERVAL_MS } from '../store/compactor.js';
 import { openStore, parseStoreUrl } from '../store/registry.js';
@@ -51,6 +52,23 @@ export function buildProgram(): Command {
         .argParser(parseInterval)
         .conflicts('etcdCompactionInterval'),
     )
+    .addOption(new Option('--anonymous-auth [bool]', 'serve requests without credentials as system:anonymous (false: 401, health endpoints excepted)').default(true).argParser(parseBool))
+    .option('--token-auth-file <file>', 'static bearer tokens, CSV lines token,user,uid[,"group1,group2"]')
+    .option('--service-account-issuer <url>', 'issuer of service account tokens (repeatable; the first one signs, all are accepted)', collect, [])
+    .option('--service-account-key-file <file>', 'PEM file of public (or private) keys that verify service account tokens (repeatable)', collect, [])
+    .option('--service-account-signing-key-file <file>', 'PEM private key (RSA or EC) that signs service account tokens (default DATA/pki/sa.key)')
+    .option('--service-account-jwks-uri <uri>', 'jwks_uri of /.well-known/openid-configuration (default <server>/openid/v1/jwks)')
+    .option('--api-audiences <list>', 'audiences of the API (comma-separated, repeatable; default the service account issuers)', collectList, [])
+    .option('--oidc-issuer-url <url>', 'OIDC issuer (https) whose ID tokens authenticate users')
+    .option('--oidc-client-id <id>', 'client id every OIDC ID token must name in its audience')
+    .option('--oidc-username-claim <claim>', 'ID token claim used as the user name (default sub)')
+    .option('--oidc-username-prefix <prefix>', 'prefix of OIDC user names (default "<issuer>#" unless the claim is email; "-" for none)')
+    .option('--oidc-groups-claim <claim>', 'ID token claim with the user\'s groups (a string or a list of strings)')
+    .option('--oidc-groups-prefix <prefix>', 'prefix of OIDC group names')
+    .option('--oidc-required-claim <key=value>', 'a claim the ID token must carry with exactly this value (repeatable)', collectList, [])
+    .option('--oidc-ca-file <file>', 'PEM CAs trusted for the OIDC issuer\'s HTTPS (default: the system\'s)')
+    .option('--oidc-signing-algs <list>', 'accepted ID token signing algorithms (comma-separated)', collectList, [])
+    .option('--authorization-mode <modes>', 'authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, RBAC (system:masters is always allowed)', 'AlwaysAllow')
     .action(async (opts: ServerFlags) => {
       await runServer(opts);
     });
@@ -76,6 +94,56 @@ interface ServerFlags {
   store: string;
   etcdCompactionInterval: number;
   compactionInterval?: number;
+  anonymousAuth: boolean;
+  tokenAuthFile?: string;
+  serviceAccountIssuer: string[];
+  serviceAccountKeyFile: string[];
+  serviceAccountSigningKeyFile?: string;
+  serviceAccountJwksUri?: string;
+  apiAudiences: string[];
+  oidcIssuerUrl?: string;
+  oidcClientId?: string;
+  oidcUsernameClaim?: string;
+  oidcUsernamePrefix?: string;
+  oidcGroupsClaim?: string;
+  oidcGroupsPrefix?: string;
+  oidcRequiredClaim: string[];
+  oidcCaFile?: string;
+  oidcSigningAlgs: string[];
+  authorizationMode: string;
+}
+
+/** The authentication flags as server options; throws Invalid for OIDC flags without an issuer. */
+export function authenticationOptions(f: ServerFlags): AuthenticationOptions {
+  const a: AuthenticationOptions = { anonymousAuth: f.anonymousAuth };
+  if (f.tokenAuthFile !== undefined) a.tokenAuthFile = f.tokenAuthFile;
+  if (f.serviceAccountIssuer.length > 0) a.serviceAccountIssuers = f.serviceAccountIssuer;
+  if (f.serviceAccountKeyFile.length > 0) a.serviceAccountKeyFiles = f.serviceAccountKeyFile;
+  if (f.serviceAccountSigningKeyFile !== undefined) a.serviceAccountSigningKeyFile = f.serviceAccountSigningKeyFile;
+  if (f.serviceAccountJwksUri !== undefined) a.serviceAccountJwksUri = f.serviceAccountJwksUri;
+  if (f.apiAudiences.length > 0) a.apiAudiences = f.apiAudiences;
+  const oidcFlags = [f.oidcClientId, f.oidcUsernameClaim, f.oidcUsernamePrefix, f.oidcGroupsClaim, f.oidcGroupsPrefix, f.oidcCaFile].some((v) => v !== undefined) || f.oidcRequiredClaim.length > 0 || f.oidcSigningAlgs.length > 0;
+  if (f.oidcIssuerUrl === undefined) {
+    if (oidcFlags) throw new KumoError('Invalid', '--oidc-issuer-url is required when other --oidc-* flags are given');
+    return a;
+  }
+  const oidc: NonNullable<AuthenticationOptions['oidc']> = { issuerUrl: f.oidcIssuerUrl, clientId: f.oidcClientId ?? '' };
+  if (f.oidcUsernameClaim !== undefined) oidc.usernameClaim = f.oidcUsernameClaim;
+  if (f.oidcUsernamePrefix !== undefined) oidc.usernamePrefix = f.oidcUsernamePrefix;
+  if (f.oidcGroupsClaim !== undefined) oidc.groupsClaim = f.oidcGroupsClaim;
+  if (f.oidcGroupsPrefix !== undefined) oidc.groupsPrefix = f.oidcGroupsPrefix;
+  if (f.oidcCaFile !== undefined) oidc.caFile = f.oidcCaFile;
+  if (f.oidcSigningAlgs.length > 0) oidc.signingAlgs = f.oidcSigningAlgs;
+  if (f.oidcRequiredClaim.length > 0) {
+    oidc.requiredClaims = {};
+    for (const kv of f.oidcRequiredClaim) {
+      const i = kv.indexOf('=');
+      if (i <= 0) throw new KumoError('Invalid', `--oidc-required-claim: expected key=value, got ${JSON.stringify(kv)}`);
+      oidc.requiredClaims[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+  }
+  a.oidc = oidc;
+  return a;
 }
 
 async function runServer(opts: ServerFlags): Promise<void> {
@@ -85,6 +153,8 @@ async function runServer(opts: ServerFlags): Promise<void> {
     listen: opts.listen,
     store: opts.store,
     compactionIntervalMs: opts.compactionInterval ?? opts.etcdCompactionInterval,
+    authentication: authenticationOptions(opts),
+    authorizationModes: opts.authorizationMode.split(',').map((m) => m.trim()).filter((m) => m !== ''),
     logger,
   });
   process.stdout.write(howTo(running));
@@ -177,6 +247,25 @@ function parseInterval(v: string): number {
   if (ms > 0 && rounded < 1) throw new InvalidArgumentError(`expected 0 or at least 1ms, got ${JSON.stringify(v)}`);
   if (rounded > MAX_COMPACTION_INTERVAL_MS) throw new InvalidArgumentError(`expected at most ${MAX_COMPACTION_INTERVAL_MS / 3_600_000}h, got ${JSON.stringify(v)}`);
   return rounded;
+}
+
+/** kube's bool flags: true/false/1/0/t/f (any case); the flag alone is true. */
+function parseBool(v: string | undefined): boolean {
+  if (v === undefined) return true;
+  const s = v.toLowerCase();
+  if (['true', 't', '1'].includes(s)) return true;
+  if (['false', 'f', '0'].includes(s)) return false;
+  throw new InvalidArgumentError(`expected true or false, got ${JSON.stringify(v)}`);
+}
+
+/** A repeatable flag. */
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** A repeatable flag whose values may also be comma-separated (kube's string slices). */
+function collectList(v: string, prev: string[]): string[] {
+  return [...prev, ...v.split(',').map((x) => x.trim()).filter((x) => x !== '')];
 }
 
 function parsePositiveInt(v: string): number {

@@ -200,7 +200,9 @@ describe('kumo server (e2e)', () => {
     assert.match(server.err(), /"msg":"store compaction disabled"/);
 
     // SIGTERM while a request is in flight (its body still arriving): the request completes, then the server exits 0.
-    const inFlight = https.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/namespaces', rejectUnauthorized: false, agent: false, headers: { 'Transfer-Encoding': 'chunked' } });
+    // As the admin (client certificate): an anonymous write is refused (403) before its body is read.
+    const adminTls = { cert: fs.readFileSync(path.join(data, 'pki', 'admin.crt')), key: fs.readFileSync(path.join(data, 'pki', 'admin.key')) };
+    const inFlight = https.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/namespaces', rejectUnauthorized: false, agent: false, headers: { 'Transfer-Encoding': 'chunked' }, ...adminTls });
     const answered = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
       inFlight.on('response', (res) => {
         res.resume();

@@ -2,7 +2,6 @@
 // PKI → HTTPS listener → admin kubeconfig. Stops in reverse: listener (drain in-flight requests, grace
 // timeout) → compactor (grace timeout) → store → lock.
 // Signals are the caller's business (the CLI): this module only exposes start and stop.
-import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,7 +10,6 @@ import type { Logger } from 'pino';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
 import { ApiEngine } from '../apiserver/engine.js';
-import { createTokenSigner, generateServiceAccountKey } from '../apiserver/satoken.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
 import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
@@ -20,6 +18,7 @@ import { launch, type Launched } from '../lib/runnable.js';
 import { Compactor, DEFAULT_COMPACTION_INTERVAL_MS } from '../store/compactor.js';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
+import { authorizerFor, engineObjectLookup, setUpAuthentication, type AuthenticationOptions, type ModeAuthorizers } from './auth.js';
 import { readBuildInfo } from './buildinfo.js';
 import { startControllers, type RunningControllers } from './controllers.js';
 import { checkFormatVersion, ensureDataDir, lockDataDir } from './datadir.js';
@@ -34,6 +33,12 @@ export interface ServerOptions {
   /** Store URL (sqlite:, sqlite:PATH, etcd://h:p,…). Default sqlite: (DATA/kumo.db). */
   store?: string;
   logger: Logger;
+  /** kube-apiserver's authentication flags (token file, service account keys and issuers, OIDC, anonymous). */
+  authentication?: AuthenticationOptions;
+  /** --authorization-mode, in order (default AlwaysAllow). system:masters is always allowed first. */
+  authorizationModes?: string[];
+  /** The authorizers of each mode (default: AlwaysAllow and AlwaysDeny; RBAC plugs in here). */
+  modeAuthorizers?: ModeAuthorizers;
   /** How long stop() waits for in-flight requests before closing their connections. Default 10 s. */
   shutdownGraceMs?: number;
   /**
@@ -102,13 +107,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     let shuttingDown = false;
     let address = `${listen.host}:${listen.port}`;
-    const tokenSigner = await createTokenSigner(loadOrCreateServiceAccountKey(pkiDir));
+    // Authentication needs the engine (ServiceAccount tokens are valid while their account exists) and
+    // the engine serves authentication's reviews: the lookup reaches the engine once it exists.
+    const authn = await setUpAuthentication(opts.authentication ?? {}, {
+      pkiDir,
+      log,
+      serverUrl: () => `https://${address}`,
+      lookup: engineObjectLookup(() => {
+        if (!engineRef) throw new KumoError('Unavailable', 'the API engine is not ready');
+        return engineRef;
+      }),
+    });
+    const authorizer = authorizerFor(opts.authorizationModes ?? ['AlwaysAllow'], opts.modeAuthorizers);
+    log.info({ ...authn.summary, authorization: authorizer.authorizers.map((a) => a.name) }, 'authentication and authorization configured');
     const engine = new ApiEngine({
       store,
       resourceTypes: builtinResourceTypes(),
       schema: schemaOps,
       serverAddress: () => address,
-      tokenSigner,
+      tokenSigner: authn.tokenSigner,
+      createOnly: authn.createOnly,
       onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'object cache relisting'),
     });
     engineRef = engine;
@@ -121,14 +139,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       version: versionInfo(readBuildInfo()),
       logger: log,
       isShuttingDown: () => shuttingDown,
-      api: (req, res, body) => engine.handle(req, res, body),
+      api: async (req, res, body) => (await authn.issuerDiscovery(req, res)) || engine.handle(req, res, body),
+      auth: { authenticate: (req) => authn.authenticator.authenticate(req), authorizer },
     });
     const srv = https.createServer(
       {
         key: serving.keyPem,
         cert: serving.certPem,
-        // Client certificates are requested and checked against our CA, but not required yet:
-        // authentication (and what an unauthenticated caller may do) comes with a later issue.
+        // Client certificates are requested and checked against our CA but not required here:
+        // requests without one go on to the token authenticators (or anonymous); one the handshake
+        // could not verify is refused with 401 by the x509 authenticator.
         ca: [ca.certPem],
         requestCert: true,
         rejectUnauthorized: false,
@@ -241,17 +261,4 @@ async function closeServer(srv: https.Server, graceMs: number, log: Logger): Pro
     clearInterval(sweep);
     clearTimeout(timer);
   }
-}
-
-/** The service-account signing key, `DATA/pki/sa.key` (created once, 0600). Replicas must share it. */
-function loadOrCreateServiceAccountKey(pkiDir: string): string {
-  const file = path.join(pkiDir, 'sa.key');
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const pem = generateServiceAccountKey();
-  writeFileAtomic(file, pem, 0o600);
-  return pem;
 }

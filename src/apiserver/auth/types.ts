@@ -18,6 +18,8 @@ export const ANONYMOUS_USER = 'system:anonymous';
 export const UNAUTHENTICATED_GROUP = 'system:unauthenticated';
 export const AUTHENTICATED_GROUP = 'system:authenticated';
 export const MASTERS_GROUP = 'system:masters';
+export const SERVICE_ACCOUNTS_GROUP = 'system:serviceaccounts';
+export const SERVICE_ACCOUNT_USERNAME_PREFIX = 'system:serviceaccount:';
 
 /**
  * One way of proving identity. `null`: the request carries no credentials of this kind (the next
@@ -29,6 +31,25 @@ export interface Authenticator {
   readonly name: string;
   authenticate(req: IncomingMessage): Promise<UserInfo | null>;
 }
+
+/**
+ * Proves identity from a bearer token alone (authenticator.Token): the token file, ServiceAccount
+ * tokens, OIDC. `null`: not a token of this kind. Throws `KumoError('Unauthorized')` for a token of
+ * this kind that is not valid. `audiences` (TokenReview's spec.audiences) replaces the server's own
+ * audiences; the answer carries the audiences the token is valid for.
+ */
+export interface TokenAuthenticator {
+  readonly name: string;
+  authenticateToken(token: string, audiences?: string[]): Promise<{ user: UserInfo; audiences: string[] } | null>;
+}
+
+/**
+ * The impersonation step between authentication and authorization (k8s.io/apiserver's
+ * WithImpersonation): given the authenticated user, returns the user the request acts as (the same
+ * one when no `Impersonate-*` header is set). Throws `KumoError('Forbidden')` when the caller may not
+ * impersonate, `KumoError('BadRequest')` for malformed headers.
+ */
+export type Impersonator = (req: IncomingMessage, user: UserInfo) => Promise<UserInfo>;
 
 /** What is being asked (authorizer.Attributes). */
 export interface Attributes {
