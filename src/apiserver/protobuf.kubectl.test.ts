@@ -286,7 +286,16 @@ function compare(ours: protobuf.Type, theirs: MessageDesc, all: Map<string, Mess
 }
 
 /** Messages newer than kubectl 1.27 (fields of 1.33's messages that an older client never sends). */
-const NEWER_MESSAGES = new Set(['k8s.io.api.authorization.v1.FieldSelectorAttributes', 'k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement', 'k8s.io.api.authorization.v1.LabelSelectorAttributes']);
+const NEWER_MESSAGES = new Set([
+  'k8s.io.api.authorization.v1.FieldSelectorAttributes',
+  'k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement',
+  'k8s.io.api.authorization.v1.LabelSelectorAttributes',
+  // SelfSubjectReview went GA in 1.28; kubectl 1.27's whoami sends v1beta1 (its binary has no v1alpha1 descriptor).
+  'k8s.io.api.authentication.v1.SelfSubjectReview',
+  'k8s.io.api.authentication.v1.SelfSubjectReviewStatus',
+  'k8s.io.api.authentication.v1alpha1.SelfSubjectReview',
+  'k8s.io.api.authentication.v1alpha1.SelfSubjectReviewStatus',
+]);
 
 describe('protobuf definitions match the descriptors compiled into kubectl', () => {
   for (const minor of [33, 27]) {

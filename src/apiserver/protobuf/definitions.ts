@@ -241,7 +241,62 @@ message TokenRequest {
   optional TokenRequestSpec spec = 2;
   optional TokenRequestStatus status = 3;
 }
+
+message ExtraValue {
+  repeated string items = 1;
+}
+
+message UserInfo {
+  optional string username = 1;
+  optional string uid = 2;
+  repeated string groups = 3;
+  map<string, ExtraValue> extra = 4;
+}
+
+message TokenReviewSpec {
+  optional string token = 1;
+  repeated string audiences = 2;
+}
+
+message TokenReviewStatus {
+  optional bool authenticated = 1;
+  optional UserInfo user = 2;
+  repeated string audiences = 4;
+  optional string error = 3;
+}
+
+message TokenReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional TokenReviewSpec spec = 2;
+  optional TokenReviewStatus status = 3;
+}
+
+message SelfSubjectReviewStatus {
+  optional UserInfo userInfo = 1;
+}
+
+message SelfSubjectReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional SelfSubjectReviewStatus status = 2;
+}
 `;
+
+/** SelfSubjectReview's beta and alpha (what kubectl 1.27's `auth whoami` sends). */
+export const AUTHENTICATION_PRE_V1_PROTOS: readonly string[] = ['v1beta1', 'v1alpha1'].map(
+  (v) => `
+syntax = "proto2";
+package k8s.io.api.authentication.${v};
+
+message SelfSubjectReviewStatus {
+  optional k8s.io.api.authentication.v1.UserInfo userInfo = 1;
+}
+
+message SelfSubjectReview {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional SelfSubjectReviewStatus status = 2;
+}
+`,
+);
 
 export const AUTHORIZATION_V1_PROTO = `
 syntax = "proto2";
@@ -449,7 +504,7 @@ message Event {
 `;
 
 /** Every definition, in dependency order. */
-export const K8S_PROTOS: readonly string[] = [META_V1_PROTO, RUNTIME_PROTO, CORE_V1_PROTO, AUTHENTICATION_V1_PROTO, AUTHORIZATION_V1_PROTO, RBAC_V1_PROTO, COORDINATION_V1_PROTO, EVENTS_V1_PROTO];
+export const K8S_PROTOS: readonly string[] = [META_V1_PROTO, RUNTIME_PROTO, CORE_V1_PROTO, AUTHENTICATION_V1_PROTO, ...AUTHENTICATION_PRE_V1_PROTOS, AUTHORIZATION_V1_PROTO, RBAC_V1_PROTO, COORDINATION_V1_PROTO, EVENTS_V1_PROTO];
 
 /** The top-level kinds, by `apiVersion` and `kind` as they appear in runtime.Unknown's typeMeta. */
 export const KIND_MESSAGES: Readonly<Record<string, string>> = {
@@ -459,6 +514,10 @@ export const KIND_MESSAGES: Readonly<Record<string, string>> = {
   'v1/ServiceAccount': 'k8s.io.api.core.v1.ServiceAccount',
   'v1/Event': 'k8s.io.api.core.v1.Event',
   'authentication.k8s.io/v1/TokenRequest': 'k8s.io.api.authentication.v1.TokenRequest',
+  'authentication.k8s.io/v1/TokenReview': 'k8s.io.api.authentication.v1.TokenReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'k8s.io.api.authentication.v1.SelfSubjectReview',
+  'authentication.k8s.io/v1beta1/SelfSubjectReview': 'k8s.io.api.authentication.v1beta1.SelfSubjectReview',
+  'authentication.k8s.io/v1alpha1/SelfSubjectReview': 'k8s.io.api.authentication.v1alpha1.SelfSubjectReview',
   'authorization.k8s.io/v1/SelfSubjectAccessReview': 'k8s.io.api.authorization.v1.SelfSubjectAccessReview',
   'authorization.k8s.io/v1/SelfSubjectRulesReview': 'k8s.io.api.authorization.v1.SelfSubjectRulesReview',
   'authorization.k8s.io/v1/SubjectAccessReview': 'k8s.io.api.authorization.v1.SubjectAccessReview',
