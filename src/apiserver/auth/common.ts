@@ -20,17 +20,17 @@ export function unauthorizedReason(err: unknown): string {
 }
 
 /**
- * The bearer token of a request (`Authorization: Bearer <token>`, the scheme in any case, as
- * kube-apiserver reads it). `null` without one; an empty or malformed bearer header is refused.
+ * The bearer token of a request, read as kube-apiserver reads it (bearertoken.Authenticator): the
+ * trimmed header split on single spaces, the scheme `bearer` in any case, the token the second part.
+ * `null` without a bearer header (or with another scheme); an empty token is refused.
  */
 export function bearerToken(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
   if (h === undefined) return null;
-  const m = /^\s*bearer\s+(.*)$/i.exec(h);
-  if (!m) return null; // another scheme (Basic …): not ours to judge
-  const token = (m[1] ?? '').trim();
-  // kube: "invalid bearer token" for an empty one (and for one with spaces in it).
-  if (token === '' || /\s/.test(token)) throw unauthorized('empty or malformed bearer token');
+  const parts = h.trim().split(' ');
+  if (parts.length < 2 || (parts[0] ?? '').toLowerCase() !== 'bearer') return null;
+  const token = parts[1] ?? '';
+  if (token === '') throw unauthorized('invalid bearer token: empty');
   return token;
 }
 
