@@ -16,6 +16,9 @@ import { RbacAuthorizer } from '../apiserver/authz/rbac.js';
 import { PolicyIndex, RBAC_GROUP, subjectAppliesTo, type BindingEntry } from '../apiserver/authz/policy.js';
 import { rulesAllow } from '../apiserver/authz/rules.js';
 import { MASTERS_GROUP, type Attributes, type AuthorizationResult, type Authorizer, type UserInfo } from '../apiserver/auth/types.js';
+import { TenancyAuthorizer } from '../apiserver/tenancy/authorizer.js';
+import { TenancyCache } from '../apiserver/tenancy/cache.js';
+import { TENANT_LABEL } from '../apiserver/tenancy/roles.js';
 import { ROOT_CLUSTER, storageKey } from '../apiserver/keys.js';
 import { openStore } from '../store/registry.js';
 import { fmt, percentile, Report } from './report.js';
@@ -69,6 +72,22 @@ function policy(): { kind: 'Role' | 'ClusterRole' | 'RoleBinding' | 'ClusterRole
     }
   }
   return objs;
+}
+
+/**
+ * Tenancy's objects: TENANTS Tenants of 20 members each (other teams' users and groups), each owning its
+ * namespace `tenant-<t>`; the benchmark user's groups are members of every 10th tenant from the 5th
+ * (tenants RBAC does not bind it in, so those decisions walk all of RBAC first, then tenancy).
+ */
+function tenancyObjects(): { key: string; obj: KObject }[] {
+  const out: { key: string; obj: KObject }[] = [];
+  for (let t = 0; t < TENANTS; t++) {
+    const members = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? { kind: 'User', name: `user-${t * 20 + i}`, role: 'member' } : { kind: 'Group', name: `other-team-${(t * 20 + i) % 2000}`, role: 'viewer' }));
+    if (t % 10 === 5) members.push({ kind: 'Group', name: `team-${t % GROUPS}`, role: 'member' });
+    out.push({ key: storageKey({ group: 'kumo.dev', plural: 'tenants', namespaced: false }, cluster, undefined, `t-${t}`), obj: { apiVersion: 'kumo.dev/v1alpha1', kind: 'Tenant', metadata: { name: `t-${t}` }, spec: { members } } });
+    out.push({ key: storageKey({ group: '', plural: 'namespaces', namespaced: false }, cluster, undefined, `tenant-${t}`), obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `tenant-${t}`, labels: { [TENANT_LABEL]: `t-${t}` } } } });
+  }
+  return out;
 }
 
 function attrs(user: UserInfo, verb: string, group: string, resource: string, namespace: string, name = ''): Attributes {
@@ -188,6 +207,26 @@ async function main(): Promise<void> {
     const full = await measure('rbac', chain, qs, N);
     const deniedQs = qs.filter((a) => a.namespace !== '' && Number(a.namespace.slice('tenant-'.length)) % 10 !== 0);
     const denied = await measure('rbac-denied', chain, deniedQs, N);
+    // The whole chain of `--authorization-mode RBAC`: system:masters, RBAC, then tenancy.
+    for (const { key, obj } of tenancyObjects()) await store.create(key, Buffer.from(JSON.stringify(obj)));
+    const tenancyCache = new TenancyCache(store, { progressIntervalMs: 100 });
+    const t2 = performance.now();
+    void tenancyCache.run(ac.signal);
+    await tenancyCache.waitForSync();
+    const tenancyLoadMs = performance.now() - t2;
+    const tenancy = new TenancyAuthorizer(tenancyCache.index);
+    const withTenancy: Authorizer = {
+      name: 'chain+tenancy',
+      authorize(a) {
+        const r = chain.authorize(a) as AuthorizationResult;
+        return r.decision !== 'noOpinion' ? r : tenancy.authorize(a);
+      },
+    };
+    const tenancyQs = [...qs, attrs(dev, 'list', 'kumo.dev', 'tenants', ''), attrs(dev, 'get', 'kumo.dev', 'tenants', '', 't-5'), attrs(dev, 'create', '', 'namespaces', '')];
+    const chainFull = await measure('rbac+tenancy', withTenancy, tenancyQs, N);
+    const tenancyDeniedQs = qs.filter((a) => a.namespace !== '' && ![0, 5].includes(Number(a.namespace.slice('tenant-'.length)) % 10));
+    const chainDenied = await measure('rbac+tenancy-denied', withTenancy, tenancyDeniedQs, N);
+    const tenancyOnly = await measure('tenancy', tenancy, tenancyQs, N);
     const scanner = scanAuthorizer(cache.index);
     for (const q of [...qs, ...questions({ ...dev, groups: ['team-3', 'other-team-7', 'system:authenticated'] })]) {
       const a = (await chain.authorize(q)).decision;
@@ -203,6 +242,12 @@ async function main(): Promise<void> {
     out.add('authz', { figure: 'same decisions, kube-style scan p50', value: us(scan.p50), unit: 'µs', baseline: us(full.p50), note: 'baseline: the index; the scan checks every binding in scope' });
     out.add('authz', { figure: 'same decisions, kube-style scan p99', value: us(scan.p99), unit: 'µs', baseline: us(full.p99) });
     out.add('authz', { figure: 'decisions per second (mixed)', value: full.perSec, unit: '/s', baseline: baseMasters.perSec, note: 'baseline: system:masters through the same chain' });
+    const tc = tenancyCache.index.counts();
+    out.add('tenancy', { figure: 'Tenants + labelled namespaces loaded', value: tenancyLoadMs, unit: 'ms', note: `${tc.tenants} tenants of 20-21 members, ${tc.namespaces} namespaces` });
+    out.add('tenancy', { figure: `RBAC + tenancy chain, user in ${GROUPS} groups, p50`, value: us(chainFull.p50), unit: 'µs', baseline: us(full.p50), note: `baseline: RBAC alone; ${Math.round(chainFull.allowed * 100)}% allowed (RBAC alone: ${Math.round(full.allowed * 100)}%)` });
+    out.add('tenancy', { figure: `RBAC + tenancy chain, user in ${GROUPS} groups, p99`, value: us(chainFull.p99), unit: 'µs', baseline: us(full.p99), target: `≤ ${targetUs} µs`, pass: us(chainFull.p99) <= targetUs, note: `max ${fmt(us(chainFull.max))} µs` });
+    out.add('tenancy', { figure: 'RBAC + tenancy chain, p99 (denied)', value: us(chainDenied.p99), unit: 'µs', baseline: us(denied.p99), target: `≤ ${targetUs} µs`, pass: us(chainDenied.p99) <= targetUs, note: 'both authorizers asked, neither allows' });
+    out.add('tenancy', { figure: 'tenancy authorizer alone p50 / p99', value: us(tenancyOnly.p50), unit: 'µs', note: `p99 ${fmt(us(tenancyOnly.p99))} µs` });
     out.add('authz', { figure: 'system:masters p50 / p99 (baseline)', value: us(baseMasters.p50), unit: 'µs', note: `p99 ${fmt(us(baseMasters.p99))} µs` });
 
     // How soon a new RoleBinding is in force: store write → the index has it (the watch's lag).
