@@ -115,7 +115,7 @@ describe('authentication (e2e: kumo server, kubectl, a real OIDC IdP)', () => {
         const kc = certUser(`mallory-${v}`, await issueClientCert(other, { commonName: 'mallory', organizations: ['system:masters'] }));
         const r = await kubectlAs(v, kc, ['get', 'configmaps']);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /You must be logged in to the server \(Unauthorized\)/);
+        assert.match(r.stderr, /You must be logged in to the server/);
       });
 
       it('a token-file user (--token)', async () => {
@@ -136,7 +136,7 @@ describe('authentication (e2e: kumo server, kubectl, a real OIDC IdP)', () => {
         ok(await k.kubectl(v, ['delete', 'serviceaccount', sa, '-n', 'default']), 'delete sa');
         const r = await kubectlAs(v, bare, ['--token', token, 'get', 'configmaps', '-n', 'default']);
         assert.equal(r.code, 1, r.stdout);
-        assert.match(r.stderr, /You must be logged in to the server \(Unauthorized\)/);
+        assert.match(r.stderr, /You must be logged in to the server/);
         // Recreated under the same name: a new uid, and the old token stays refused.
         ok(await k.kubectl(v, ['create', 'serviceaccount', sa, '-n', 'default']), 'recreate sa');
         assert.equal((await raw('/api/v1/namespaces/default/configmaps', { token })).status, 401);
@@ -218,7 +218,7 @@ describe('authentication (e2e: kumo server, kubectl, a real OIDC IdP)', () => {
       for (const v of VERSIONS) {
         const r = await kubectlAs(v, bare, ['--token', table[0]?.[1] ?? '', 'get', 'configmaps']);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /error: You must be logged in to the server \(Unauthorized\)/);
+        assert.match(r.stderr, /error: You must be logged in to the server/);
       }
       // The server log keeps the reasons.
       assert.match(k.log(), /"reason":"service account token: \\"exp\\" claim timestamp check failed"/);

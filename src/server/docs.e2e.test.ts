@@ -43,7 +43,7 @@ describe('docs examples', () => {
   const pages = fs.readdirSync(docsDir).filter((f) => f.endsWith('.md'));
   const all = pages.flatMap((p) => examples(path.join(docsDir, p)).map((script, i) => ({ page: p, i, script })));
   it('every user-facing page has at least one tested example', () => {
-    for (const p of ['server.md', 'store.md', 'api.md']) assert.ok(all.some((e) => e.page === p), `docs/${p} has no \`sh test\` example`);
+    for (const p of ['server.md', 'store.md', 'api.md', 'authentication.md']) assert.ok(all.some((e) => e.page === p), `docs/${p} has no \`sh test\` example`);
   });
   for (const { page, i, script } of all) {
     it(`docs/${page} example ${i + 1} runs as written`, async () => {
