@@ -60,7 +60,7 @@ function sample(rt: ResourceType): KObject {
 }
 
 describe('builtinResourceTypes', () => {
-  it('serves the kinds of issue 4 and the kumo.dev table', () => {
+  it('serves the kinds of issue 4, the kumo.dev table and quotas (issue 6)', () => {
     const kinds = all.map(id).sort();
     assert.deepEqual(kinds, [
       'apiextensions.k8s.io/v1 CustomResourceDefinition',
@@ -81,7 +81,9 @@ describe('builtinResourceTypes', () => {
       'rbac.authorization.k8s.io/v1 RoleBinding',
       'v1 ConfigMap',
       'v1 Event',
+      'v1 LimitRange',
       'v1 Namespace',
+      'v1 ResourceQuota',
       'v1 Secret',
       'v1 ServiceAccount',
     ]);

@@ -22,10 +22,11 @@ import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { requestUser } from './auth/types.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
+import { checkBodyDepth, parseJsonBody } from './depth.js';
 import { APPLY_PATCH, negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
 import { decodeApplyPatch, writeFieldManager, type OptionsKind } from './apply.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
-import { ResourceStorage, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
+import { ResourceStorage, parseResourceVersion, type AdmitUndo, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
 import { convertResult, parseIncludeObject, partialObjectMetadata, watchTableEncoder, type HandlerResult, type TableOptions } from './table.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
 
@@ -48,9 +49,11 @@ export interface EngineOptions {
   createOnly?: CreateOnlyResource[];
   /**
    * Admission of every write of `rt` after validation, before it is stored (`old` on update); throws to
-   * refuse it. RBAC's escalation prevention for the RBAC kinds.
+   * refuse it. RBAC's escalation prevention for the RBAC kinds, tenancy, quota (server.ts composes
+   * them in order with apiserver/admission.ts). What it returns is called when the write is then not
+   * stored (a quota charge given back).
    */
-  admit?: (rt: ResourceType, ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<void>;
+  admit?: (rt: ResourceType, ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<AdmitUndo | void>;
   /** A client's write of `rt` was stored at `revision`; the answer waits for it (RBAC: the authorizer has seen it). */
   written?: (rt: ResourceType, revision: number) => Promise<void>;
   /**
@@ -427,9 +430,7 @@ export class ApiEngine {
       }
       case 'watch': {
         const abort = new AbortController();
-        const timeoutSec = Number(q.get('timeoutSeconds') ?? '');
-        const min = this.opts.minWatchTimeoutSeconds ?? 1800;
-        const timeoutMs = Number.isFinite(timeoutSec) && timeoutSec > 0 ? timeoutSec * 1000 : (min + Math.random() * min) * 1000;
+        const timeoutMs = watchTimeoutMs(q.get('timeoutSeconds'), this.opts.minWatchTimeoutSeconds ?? 1800);
         const wopts: Parameters<ResourceStorage['watch']>[0] = { ...scope, signal: abort.signal, allowBookmarks: queryBool(q.getAll('allowWatchBookmarks')) };
         const lm = labelMatcher(q.get('labelSelector'));
         const fm = fieldMatcher(q.get('fieldSelector'), rt);
@@ -437,6 +438,8 @@ export class ApiEngine {
         if (fm) wopts.fieldMatch = fm;
         await this.narrowTo(rt, req, wopts);
         const rv = q.get('resourceVersion');
+        // A malformed resourceVersion is a 400 before the stream starts (not a reset mid-stream).
+        if (rv !== null && rv !== '' && rv !== '0') parseResourceVersion(rv);
         if (rv !== null) wopts.resourceVersion = rv;
         if (queryBool(q.getAll('sendInitialEvents'))) wopts.sendInitialEvents = true;
         let line = (ev: ApiWatchEvent): Buffer => watchLine(ev);
@@ -563,12 +566,7 @@ export class ApiEngine {
       }
       case 'patch': {
         const type = negotiatePatch(req.headers['content-type'], ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']);
-        let patch: unknown;
-        try {
-          patch = JSON.parse(body.toString('utf8'));
-        } catch (err) {
-          throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
-        }
+        const patch = parseJsonBody(body, 'error decoding patch');
         const change = type === 'application/json-patch+json' ? jsonPatchFn(patch) : (cur: KObject): KObject => mergePatch(cur, patch) as KObject;
         if (type !== 'application/json-patch+json' && !isObject(patch)) throw new KumoError('BadRequest', 'a merge patch must be a JSON object');
         return toScale(sc, await storage.patch(ctx, name, (cur) => fromScale(sc, cur, change(toScale(sc, cur)), name)));
@@ -580,12 +578,7 @@ export class ApiEngine {
 
   private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
     const type = negotiatePatch(req.headers['content-type'], patchTypesFor(storage.rt));
-    let patch: unknown;
-    try {
-      patch = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new KumoError('BadRequest', `error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const patch = parseJsonBody(body, 'error decoding patch');
     const apply =
       type === 'application/json-patch+json'
         ? jsonPatchFn(patch)
@@ -715,6 +708,21 @@ function responseFormat(req: http.IncomingMessage, info: RequestInfo): ResponseF
   return f;
 }
 
+/**
+ * How long a watch runs, from `timeoutSeconds` as kube reads it: absent or 0 → the server's default
+ * (minSeconds, randomized up to 2×); a negative value → it ends at once; not an integer → 400 (a
+ * garbage value used to mean a 30-60 minute watch). Capped at setTimeout's limit (~24.8 days).
+ */
+export function watchTimeoutMs(value: string | null, minSeconds: number, random: () => number = Math.random): number {
+  if (value === null || value === '') return (minSeconds + random() * minSeconds) * 1000;
+  const n = /^[+-]?\d{1,19}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || Math.abs(n) > 9223372036854775807) {
+    throw new KumoError('BadRequest', `timeoutSeconds: Invalid value: ${JSON.stringify(value.slice(0, 64))}: must be an integer`);
+  }
+  if (n === 0) return (minSeconds + random() * minSeconds) * 1000;
+  return n < 0 ? 0 : Math.min(n * 1000, 2 ** 31 - 1);
+}
+
 function dryRun(q: URLSearchParams): boolean {
   const v = q.getAll('dryRun');
   if (v.length === 0) return false;
@@ -739,6 +747,7 @@ function decodeBody(req: http.IncomingMessage, body: Buffer, defaults?: { apiVer
   } catch (err) {
     throw new KumoError('BadRequest', `the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }
+  checkBodyDepth(v);
   if (!isObject(v)) throw new KumoError('BadRequest', 'the body of the request must be a JSON object');
   return v;
 }
@@ -747,12 +756,8 @@ function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
   const o: DeleteOptions = {};
   let b: Record<string, unknown> = {};
   if (body.length > 0) {
-    try {
-      const parsed: unknown = JSON.parse(body.toString('utf8'));
-      if (isObject(parsed)) b = parsed;
-    } catch {
-      throw new KumoError('BadRequest', 'the DeleteOptions in the request body could not be decoded');
-    }
+    const parsed = parseJsonBody(body, 'the DeleteOptions in the request body could not be decoded');
+    if (isObject(parsed)) b = parsed;
   }
   const policy = q.get('propagationPolicy') ?? (typeof b.propagationPolicy === 'string' ? b.propagationPolicy : undefined);
   if (policy !== undefined && policy !== null) {

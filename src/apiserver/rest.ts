@@ -111,6 +111,21 @@ export const FINALIZER_ORPHAN = 'orphan';
 
 const MAX_CONFLICT_RETRIES = 10;
 
+/**
+ * What admission reserved for a write (a quota charge), given back when the write is not stored
+ * (refused later, lost a conflict, failed in the store). It handles its own failures.
+ */
+export type AdmitUndo = () => Promise<void>;
+
+async function giveBack(undo: AdmitUndo | void): Promise<void> {
+  if (!undo) return;
+  try {
+    await undo();
+  } catch {
+    // The undo logs its own failure; the quota controller recounts usage from the objects.
+  }
+}
+
 
 export class ResourceStorage {
   constructor(
@@ -123,9 +138,10 @@ export class ResourceStorage {
       checkNamespace?: (scope: Scope, verb: 'create' | 'update') => Promise<void>;
       /**
        * Admission of a write about to be stored (after validation; `old` on update): throws to refuse it
-       * (RBAC escalation prevention).
+       * (RBAC escalation prevention, tenancy, quota). What it returns is called when the write is then
+       * not stored (a quota charge given back).
        */
-      admit?: (ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<void>;
+      admit?: (ctx: WriteContext, obj: KObject, old: KObject | undefined) => Promise<AdmitUndo | void>;
       /** A client's write was stored at `revision` (RBAC: the authorizer catches up before the answer). */
       written?: (revision: number) => Promise<void>;
       now?: () => Date;
@@ -326,19 +342,27 @@ export class ResourceStorage {
     if (this.rt.subresources.status) delete obj.status;
     this.rt.strategy?.prepareForCreate?.(obj);
     this.validateOrThrow(obj, undefined, name);
-    await this.hooks.admit?.(ctx, obj, undefined);
-    await this.hooks.checkNamespace?.(ctx, 'create');
-    if (ctx.dryRun) {
-      const existing = await this.store.get(this.key(ctx, name));
-      if (existing.kv) throw alreadyExists(this.rt, name);
-      return obj;
+    const undo = await this.hooks.admit?.(ctx, obj, undefined);
+    let stored = false;
+    try {
+      await this.hooks.checkNamespace?.(ctx, 'create');
+      if (ctx.dryRun) {
+        const existing = await this.store.get(this.key(ctx, name));
+        if (existing.kv) throw alreadyExists(this.rt, name);
+        return obj;
+      }
+    } catch (err) {
+      await giveBack(undo);
+      throw err;
     }
     try {
       const r = await this.store.create(this.key(ctx, name), this.encode(obj), this.writeOpts(ctx.signal));
+      stored = true;
       m.resourceVersion = String(r.revision);
       await this.written(ctx, r.revision);
       return obj;
     } catch (err) {
+      if (!stored) await giveBack(undo);
       if (isKumoError(err, 'AlreadyExists')) throw alreadyExists(this.rt, name);
       throw err;
     }
@@ -473,22 +497,32 @@ export class ResourceStorage {
       if (next === null || jsonEqual(next, old)) return old; // no-op: no new revision (kube does the same)
       const nm = meta(next);
       this.validateOrThrow(next, old, name);
-      await this.hooks.admit?.(ctx, next, old);
-      await this.hooks.checkNamespace?.(ctx, 'update');
+      const undo = await this.hooks.admit?.(ctx, next, old);
+      try {
+        await this.hooks.checkNamespace?.(ctx, 'update');
+      } catch (err) {
+        await giveBack(undo);
+        throw err;
+      }
       // An object being deleted whose last finalizer was just removed goes away now.
       const deleting = typeof nm.deletionTimestamp === 'string' && (nm.finalizers ?? []).length === 0 && (this.hooks.kindFinalizers?.(next) ?? []).length === 0;
       if (ctx.dryRun) return next;
+      let stored = false;
       try {
         if (deleting) {
           const d = await this.store.delete(key, kv.modRevision);
+          stored = true;
           await this.written(ctx, d.revision);
           return next;
         }
         const r = await this.store.update(key, this.encode(next), kv.modRevision, this.writeOpts(ctx.signal));
+        stored = true;
         nm.resourceVersion = String(r.revision);
         await this.written(ctx, r.revision);
         return next;
       } catch (err) {
+        // Not stored (a conflict retries with a fresh admission): what admission reserved goes back.
+        if (!stored) await giveBack(undo);
         if ((isKumoError(err, 'Conflict') || isKumoError(err, 'NotFound')) && attempt < MAX_CONFLICT_RETRIES) continue;
         if (isKumoError(err, 'Conflict')) throw conflict(this.rt, name);
         if (isKumoError(err, 'NotFound')) throw notFound(this.rt, name);

@@ -2,8 +2,9 @@
 // caches, wait for sync, then controllers):
 // - one shared informer cache over every logical cluster (ALL_CLUSTERS), through the in-process client;
 // - the CRD controller on every replica (each one must serve every CRD, as every kube-apiserver does);
-// - the namespace controller, the garbage collector and the ClusterRole aggregation controller only on
-//   the replica holding the `kube-system/kumo-controller-manager` Lease (kube-controller-manager's
+// - the namespace controller, the garbage collector, the ClusterRole aggregation controller and the
+//   quota controllers (ResourceQuota and Tenant usage recounts, when `quotas` is given) only on the
+//   replica holding the `kube-system/kumo-controller-manager` Lease (kube-controller-manager's
 //   leader election), so several servers sharing one etcd do not race each other's writes.
 // Event TTL is not a controller: the store expires Events itself (etcd leases, as kube-apiserver's
 // --event-ttl; the SQLite backend's TTL sweep).
@@ -17,6 +18,8 @@ import { crdController } from '../controllers/crd/controller.js';
 import { GarbageCollector } from '../controllers/gc/controller.js';
 import { namespaceController } from '../controllers/namespace/controller.js';
 import { clusterRoleAggregationController } from '../controllers/rbac/aggregation.js';
+import { quotaControllers } from '../controllers/quota/controller.js';
+import type { Quotas } from '../apiserver/quota/quota.js';
 import { launch, type Launched } from '../lib/runnable.js';
 import { InformerCache } from '../runtime/cache.js';
 import { LeaderElector } from '../runtime/leaderelection.js';
@@ -38,6 +41,10 @@ export interface ControllerOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Quota admission's state: its recounts run in the quota controllers (absent: no quota controllers). */
+  quotas?: Quotas;
+  /** How often every quota is recounted regardless of changes (default 5 minutes). */
+  quotaResyncMs?: number;
 }
 
 export function startControllers(engine: ApiEngine, store: Store, log: Logger, opts: ControllerOptions = {}): RunningControllers {
@@ -49,6 +56,23 @@ export function startControllers(engine: ApiEngine, store: Store, log: Logger, o
   const clusterRoleRt = engine.resourceTypes().find((rt) => rt.group === 'rbac.authorization.k8s.io' && rt.plural === 'clusterroles');
   if (!clusterRoleRt) throw new Error('the ClusterRole kind must be served');
   const aggregation = clusterRoleAggregationController({ client, cache, log, clusterRoleRt });
+  const kind = (group: string, plural: string) => engine.resourceTypes().find((rt) => rt.group === group && rt.plural === plural);
+  const quotaRt = kind('', 'resourcequotas');
+  const tenantRt = kind('kumo.dev', 'tenants');
+  const quota =
+    opts.quotas && quotaRt && tenantRt
+      ? quotaControllers({
+          quotas: opts.quotas,
+          cache,
+          store,
+          log,
+          resourceQuotaRt: quotaRt,
+          tenantRt,
+          namespaceRt: engine.namespaceResourceType,
+          ...(opts.quotaResyncMs !== undefined ? { resyncMs: opts.quotaResyncMs } : {}),
+        })
+      : undefined;
+  const quotaRunnables = quota ? [quota.resourceQuota, quota.tenant, quota.replenishment] : [];
   const failed = (name: string) => (err: unknown) => log.error({ runnable: name, err: err instanceof Error ? err.message : String(err) }, 'runnable failed');
 
   const identity = `${os.hostname()}_${crypto.randomUUID()}`;
@@ -64,7 +88,12 @@ export function startControllers(engine: ApiEngine, store: Store, log: Logger, o
     callbacks: {
       onStartedLeading: async (signal) => {
         log.info({ identity }, 'leading: namespace controller, garbage collector and clusterrole aggregation started');
-        await Promise.allSettled([namespaces.start(signal).catch(failed(namespaces.name)), gc.start(signal).catch(failed(gc.name)), aggregation.start(signal).catch(failed(aggregation.name))]);
+        await Promise.allSettled([
+          namespaces.start(signal).catch(failed(namespaces.name)),
+          gc.start(signal).catch(failed(gc.name)),
+          aggregation.start(signal).catch(failed(aggregation.name)),
+          ...quotaRunnables.map((r) => r.start(signal).catch(failed(r.name))),
+        ]);
       },
       onStoppedLeading: () => log.info({ identity }, 'no longer leading: namespace controller, garbage collector and clusterrole aggregation stopped'),
       onNewLeader: (id) => {

@@ -4,6 +4,7 @@ import { customResourceDefinition } from './apiextensions.js';
 import { lease } from './coordination.js';
 import { configMap, namespace, secret, serviceAccount } from './core.js';
 import { coreEvent, eventsV1Event } from './events.js';
+import { limitRange, resourceQuota } from './quota.js';
 import { clusterRole, clusterRoleBinding, role, roleBinding } from './rbac.js';
 
 export function kubernetesResourceTypes(): ResourceType[] {
@@ -12,6 +13,8 @@ export function kubernetesResourceTypes(): ResourceType[] {
     configMap(),
     secret(),
     serviceAccount(),
+    resourceQuota(),
+    limitRange(),
     coreEvent(),
     eventsV1Event(),
     lease(),
