@@ -14,8 +14,10 @@
 // Kinds outside protobuf/definitions.ts answer 415 as kube-apiserver does for custom resources, which
 // have no protobuf form; malformed bytes answer 400, never a crash.
 import protobuf from 'protobufjs';
+import { formatQuantity, parseQuantity } from '../api/builtin/quantity.js';
 import type { KObject } from '../api/types.js';
 import { KumoError } from '../lib/errors.js';
+import { checkBodyDepth } from './depth.js';
 import { BODY_MEDIA_TYPES, parseMediaType } from './negotiate.js';
 import { DELETE_OPTIONS_MESSAGE, K8S_PROTOS, KIND_MESSAGES } from './protobuf/definitions.js';
 
@@ -39,6 +41,7 @@ export interface ProtobufDefaults {
 const TIME = 'k8s.io.apimachinery.pkg.apis.meta.v1.Time';
 const MICRO_TIME = 'k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime';
 const FIELDS_V1 = 'k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1';
+const QUANTITY = 'k8s.io.apimachinery.pkg.api.resource.Quantity';
 const UNKNOWN = 'k8s.io.apimachinery.pkg.runtime.Unknown';
 
 const root = new protobuf.Root();
@@ -343,6 +346,8 @@ function messageJSON(type: protobuf.Type, value: unknown): unknown {
       return formatTime(msg, true);
     case FIELDS_V1:
       return fieldsV1JSON(msg);
+    case QUANTITY:
+      return quantityJSON(msg);
     default:
       return toJSON(type, msg ?? (type.create() as unknown as Record<string, unknown>));
   }
@@ -411,13 +416,25 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
+/** resource.Quantity is written as its canonical string, as its MarshalJSON does (`0` when unset). */
+function quantityJSON(msg: Record<string, unknown> | undefined): string {
+  const text = typeof msg?.string === 'string' ? msg.string : '';
+  if (text === '') return '0';
+  const q = parseQuantity(text);
+  if (!q) throw badRequest(`proto: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+  return formatQuantity(q);
+}
+
 /** metav1.FieldsV1 is written as its raw JSON (null when empty). */
 function fieldsV1JSON(msg: Record<string, unknown> | undefined): unknown {
   const raw = msg?.Raw;
   if (!(raw instanceof Uint8Array) || raw.length === 0) return null;
+  let v: unknown;
   try {
-    return JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as unknown;
+    v = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as unknown;
   } catch (err) {
     throw badRequest(`proto: FieldsV1: invalid JSON: ${err instanceof Error ? err.message : String(err)}`, err);
   }
+  checkBodyDepth(v, 'proto: FieldsV1');
+  return v;
 }

@@ -13,7 +13,8 @@ export interface ResponseFormat {
 
 export function writeObject(res: http.ServerResponse, code: number, body: unknown, fmt: ResponseFormat = { mediaType: 'application/json' }, warnings: string[] = []): void {
   const text = fmt.mediaType === 'application/yaml' ? YAML.stringify(body) : fmt.pretty ? JSON.stringify(body, null, 2) + '\n' : JSON.stringify(body);
-  if (warnings.length > 0) res.setHeader('Warning', warnings.map((w) => `299 - ${quoteWarning(w)}`));
+  const kept = limitWarnings(warnings);
+  if (kept.length > 0) res.setHeader('Warning', kept.map((w) => `299 - ${quoteWarning(w)}`));
   res.writeHead(code, { 'Content-Type': fmt.mediaType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -27,6 +28,31 @@ export function writeError(res: http.ServerResponse, err: unknown, fmt?: Respons
     return;
   }
   writeObject(res, status.code, status, fmt);
+}
+
+/** kube's warning recorder limits: 4 Ki characters in all; past that each warning is cut to 256 and the rest dropped. */
+export const WARNINGS_TOTAL_RUNES = 4 * 1024;
+export const WARNING_ITEM_RUNES = 256;
+
+/**
+ * The warnings a response carries, as kube-apiserver's recorder keeps them: duplicates once; all of
+ * them while their text totals at most 4 Ki characters; else each cut to 256 characters, in order,
+ * until the total passes 4 Ki. (Unbounded, a write with thousands of unknown fields answered with a
+ * header block larger than clients read: found by the API fuzz test.)
+ */
+export function limitWarnings(warnings: readonly string[]): string[] {
+  const unique = [...new Set(warnings)];
+  const runes = (s: string): number => [...s].length;
+  if (unique.reduce((n, w) => n + runes(w), 0) <= WARNINGS_TOTAL_RUNES) return unique;
+  const out: string[] = [];
+  let written = 0;
+  for (const w of unique) {
+    if (written >= WARNINGS_TOTAL_RUNES) break;
+    const cut = [...w].slice(0, WARNING_ITEM_RUNES).join('');
+    out.push(cut);
+    written += runes(cut);
+  }
+  return out;
 }
 
 function quoteWarning(w: string): string {

@@ -9,7 +9,10 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
+import { chainAdmission } from '../apiserver/admission.js';
 import { ApiEngine } from '../apiserver/engine.js';
+import { Quotas } from '../apiserver/quota/quota.js';
+import { answerClientError } from '../apiserver/clienterror.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
 import { KumoError } from '../lib/errors.js';
 import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
@@ -120,6 +123,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     const authorizer = authorizerFor(opts.authorizationModes ?? ['AlwaysAllow'], opts.modeAuthorizers);
     log.info({ ...authn.summary, authorization: authorizer.authorizers.map((a) => a.name) }, 'authentication and authorization configured');
+    // Quota admission reaches the engine once it exists (the engine takes the admission chain).
+    const quotas = new Quotas({
+      engine: () => {
+        if (!engineRef) throw new KumoError('Unavailable', 'the API engine is not ready');
+        return engineRef;
+      },
+      onReleaseError: (err, target) => log.warn({ ...target, err: err instanceof Error ? err.message : String(err) }, 'giving back a quota charge failed; the quota controller recounts'),
+    });
     const engine = new ApiEngine({
       store,
       resourceTypes: builtinResourceTypes(),
@@ -128,11 +139,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       tokenSigner: authn.tokenSigner,
       createOnly: authn.createOnly,
       onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'object cache relisting'),
+      // Admission of every write, in order, as kube's validating plugins (ResourceQuota last, so nothing
+      // is charged for a write an earlier plugin refuses): RBAC escalation checks, tenancy, quotas.
+      admit: chainAdmission(quotas.admit),
     });
     engineRef = engine;
     await engine.ensureSystemNamespaces();
     // Controllers on the runtime; every CRD in the store is served before we listen.
-    running = startControllers(engine, store, log);
+    running = startControllers(engine, store, log, { quotas });
     if (!(await running.crdsServed(10_000))) log.warn({}, 'CRDs not all loaded after 10 s; listening anyway');
     const handler = createApiHandler({
       store,
@@ -162,7 +176,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     srv.headersTimeout = 30_000;
     srv.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       log.debug({ err: err.message, code: err.code }, 'client connection error');
-      socket.destroy();
+      answerClientError(err, socket);
     });
     srv.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'TLS handshake failed'));
 
