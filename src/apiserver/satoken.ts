@@ -22,6 +22,8 @@ export const BINDABLE_KINDS: Readonly<Record<string, { plural: string; claim: 'p
 export interface TokenSigner {
   /** The issuer the tokens carry (the first --service-account-issuer). */
   readonly issuer: string;
+  /** The audiences of a TokenRequest that names none (kube: the API audiences; default the issuer). */
+  readonly defaultAudiences: string[];
   /** Key id (kube's: base64url SHA-256 of the public key's PKIX DER), also published in the JWKS. */
   readonly keyId: string;
   readonly publicJwk: JWK;
@@ -54,13 +56,14 @@ export async function publicJwkOf(publicKey: KeyObject): Promise<JWK> {
 }
 
 /** A signer over a PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC). */
-export async function createTokenSigner(privateKeyPem: string, issuer = DEFAULT_ISSUER): Promise<TokenSigner> {
+export async function createTokenSigner(privateKeyPem: string, issuer = DEFAULT_ISSUER, defaultAudiences: string[] = [issuer]): Promise<TokenSigner> {
   const key = crypto.createPrivateKey(privateKeyPem);
   const publicKey = crypto.createPublicKey(key);
   const alg = jwsAlgorithmOf(key);
   const keyId = keyIdOf(publicKey);
   return {
     issuer,
+    defaultAudiences,
     keyId,
     publicKey,
     publicJwk: await publicJwkOf(publicKey),
@@ -118,7 +121,7 @@ export async function issueServiceAccountToken(signer: TokenSigner, sa: KObject,
       causes.push({ field: 'spec.expirationSeconds', reason: 'FieldValueInvalid', message: `Invalid value: ${v}: may not specify a duration larger than 2^32 seconds` });
     } else seconds = v;
   }
-  let audiences: string[] = [signer.issuer];
+  let audiences: string[] = [...signer.defaultAudiences];
   if (Array.isArray(spec.audiences) && spec.audiences.length > 0) {
     if (!spec.audiences.every((a): a is string => typeof a === 'string' && a !== '')) {
       causes.push({ field: 'spec.audiences', reason: 'FieldValueInvalid', message: 'Invalid value: audiences must be non-empty strings' });

@@ -58,7 +58,7 @@ export function buildProgram(): Command {
     .option('--service-account-key-file <file>', 'PEM file of public (or private) keys that verify service account tokens (repeatable)', collect, [])
     .option('--service-account-signing-key-file <file>', 'PEM private key (RSA or EC) that signs service account tokens (default DATA/pki/sa.key)')
     .option('--service-account-jwks-uri <uri>', 'jwks_uri of /.well-known/openid-configuration (default <server>/openid/v1/jwks)')
-    .option('--api-audiences <list>', 'audiences of the API (comma-separated, repeatable; default the service account issuers)', collectList, [])
+    .option('--api-audiences <list>', 'audiences of the API (comma-separated, repeatable; default the first service account issuer)', collectList, [])
     .option('--oidc-issuer-url <url>', 'OIDC issuer (https) whose ID tokens authenticate users')
     .option('--oidc-client-id <id>', 'client id every OIDC ID token must name in its audience')
     .option('--oidc-username-claim <claim>', 'ID token claim used as the user name (default sub)')

@@ -89,10 +89,11 @@ export async function setUpAuthentication(
   const issuers = o.serviceAccountIssuers && o.serviceAccountIssuers.length > 0 ? o.serviceAccountIssuers : [DEFAULT_ISSUER];
   const signingPem = o.serviceAccountSigningKeyFile !== undefined ? readKeyFile('--service-account-signing-key-file', o.serviceAccountSigningKeyFile) : loadOrCreateServiceAccountKey(deps.pkiDir);
   const issuer = issuers[0] ?? DEFAULT_ISSUER;
-  const tokenSigner = await createTokenSigner(signingPem, issuer);
+  // kube: --api-audiences defaults to the (first) issuer; TokenRequests that name no audience get these.
+  const apiAudiences = o.apiAudiences && o.apiAudiences.length > 0 ? o.apiAudiences : [issuer];
+  const tokenSigner = await createTokenSigner(signingPem, issuer, apiAudiences);
   const keys: KeyObject[] = [tokenSigner.publicKey];
   for (const f of o.serviceAccountKeyFiles ?? []) keys.push(...publicKeysFromFile(f));
-  const apiAudiences = o.apiAudiences && o.apiAudiences.length > 0 ? o.apiAudiences : issuers;
   const sa = new ServiceAccountTokenAuthenticator({ issuers, keys, audiences: apiAudiences, lookup: deps.lookup });
 
   const tokens: TokenAuthenticator[] = [];
