@@ -13,11 +13,28 @@ const ANY_EKU = '2.5.29.37.0';
 
 export class ClientCertAuthenticator implements Authenticator {
   readonly name = 'x509';
+  /**
+   * The decision per TLS connection (its peer certificate cannot change; reading it costs a parse per
+   * call), with the certificate's notAfter so a connection outliving its certificate is refused.
+   */
+  private readonly bySocket = new WeakMap<object, { user: UserInfo | null; notAfterMs: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   // async: a refusal is a rejected promise, never a synchronous throw at the caller.
   // eslint-disable-next-line @typescript-eslint/require-await
   async authenticate(req: IncomingMessage): Promise<UserInfo | null> {
-    return this.fromSocket(req.socket as Partial<TLSSocket>);
+    const sock = req.socket as Partial<TLSSocket>;
+    const cached = this.bySocket.get(sock);
+    if (cached !== undefined) {
+      if (cached.user !== null && this.now() > cached.notAfterMs) throw unauthorized('client certificate has expired');
+      return cached.user === null ? null : { ...cached.user, groups: [...cached.user.groups] };
+    }
+    const user = this.fromSocket(sock);
+    let notAfterMs = Infinity;
+    if (user !== null && typeof sock.getPeerCertificate === 'function') notAfterMs = Date.parse(sock.getPeerCertificate().valid_to);
+    this.bySocket.set(sock, { user, notAfterMs });
+    return user === null ? null : { ...user, groups: [...user.groups] };
   }
 
   /** The decision, from the TLS socket alone. */
