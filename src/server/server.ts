@@ -14,6 +14,7 @@ import { ApiEngine } from '../apiserver/engine.js';
 import { Quotas } from '../apiserver/quota/quota.js';
 import { answerClientError } from '../apiserver/clienterror.js';
 import { createApiHandler, versionInfo } from '../apiserver/http.js';
+import { ROOT_CLUSTER } from '../apiserver/keys.js';
 import { KumoError } from '../lib/errors.js';
 import { renderKubeconfig, serverUrl } from '../lib/kubeconfig.js';
 import { defaultServerSans, loadOrCreateCA, loadOrIssueLeaf, writeFileAtomic } from '../lib/pki.js';
@@ -21,10 +22,12 @@ import { launch, type Launched } from '../lib/runnable.js';
 import { Compactor, DEFAULT_COMPACTION_INTERVAL_MS } from '../store/compactor.js';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
-import { authorizerFor, engineObjectLookup, setUpAuthentication, type AuthenticationOptions, type ModeAuthorizers } from './auth.js';
+import { DEFAULT_MODE_AUTHORIZERS, authorizerFor, engineObjectLookup, setUpAuthentication, type AuthenticationOptions, type ModeAuthorizers } from './auth.js';
 import { readBuildInfo } from './buildinfo.js';
 import { startControllers, type RunningControllers } from './controllers.js';
 import { checkFormatVersion, ensureDataDir, lockDataDir } from './datadir.js';
+import { setUpRbac, type Rbac } from './rbac.js';
+import { setUpTenancy, type Tenancy } from './tenancy.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:6443';
 export const DEFAULT_STORE = 'sqlite:';
@@ -90,6 +93,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let store: Store | undefined;
   let compactor: Launched | undefined;
   let running: RunningControllers | undefined;
+  let rbacRef: Rbac | undefined;
+  let tenancyRef: Tenancy | undefined;
   let engineRef: ApiEngine | undefined;
   let server: https.Server | undefined;
   try {
@@ -121,7 +126,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return engineRef;
       }),
     });
-    const authorizer = authorizerFor(opts.authorizationModes ?? ['AlwaysAllow'], opts.modeAuthorizers);
+    // RBAC and tenancy decide from caches that follow the store; --authorization-mode=RBAC puts RBAC and
+    // then tenancy in the chain (docs/rbac.md, docs/tenancy.md), and their write hooks on the engine.
+    const rbac = setUpRbac(store, log);
+    const tenancy = setUpTenancy(store, log);
+    rbacRef = rbac;
+    tenancyRef = tenancy;
+    const rbacAuthorizers = [rbac.authorizer, tenancy.authorizer];
+    const authorizer = authorizerFor(opts.authorizationModes ?? ['AlwaysAllow'], opts.modeAuthorizers ?? { ...DEFAULT_MODE_AUTHORIZERS, RBAC: () => rbacAuthorizers });
+    const rbacOn = authorizer.authorizers.includes(rbac.authorizer);
+    const tenancyOn = authorizer.authorizers.includes(tenancy.authorizer);
+    const chain = () => authorizer.authorizers;
     log.info({ ...authn.summary, authorization: authorizer.authorizers.map((a) => a.name) }, 'authentication and authorization configured');
     // Quota admission reaches the engine once it exists (the engine takes the admission chain).
     const quotas = new Quotas({
@@ -137,14 +152,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       schema: schemaOps,
       serverAddress: () => address,
       tokenSigner: authn.tokenSigner,
-      createOnly: authn.createOnly,
+      createOnly: [...authn.createOnly, ...rbac.reviews(() => authorizer)],
       onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'object cache relisting'),
       // Admission of every write, in order, as kube's validating plugins (ResourceQuota last, so nothing
       // is charged for a write an earlier plugin refuses): RBAC escalation checks, tenancy, quotas.
-      admit: chainAdmission(quotas.admit),
+      admit: chainAdmission(rbacOn ? rbac.admit : undefined, tenancyOn ? tenancy.admit(chain) : undefined, quotas.admit),
+      written: async (rt, revision) => {
+        if (rbacOn) await rbac.written(rt, revision);
+        if (tenancyOn) await tenancy.written(rt, revision);
+      },
+      ...(tenancyOn ? { narrow: tenancy.narrow(chain) } : {}),
     });
     engineRef = engine;
     await engine.ensureSystemNamespaces();
+    await rbac.bootstrap(engine, ROOT_CLUSTER);
+    if (!(await rbac.start(10_000))) log.warn({}, 'rbac policy not loaded after 10 s; listening anyway');
+    if (!(await tenancy.start(10_000))) log.warn({}, 'tenants not loaded after 10 s; listening anyway');
     // Controllers on the runtime; every CRD in the store is served before we listen.
     running = startControllers(engine, store, log, { quotas });
     if (!(await running.crdsServed(10_000))) log.warn({}, 'CRDs not all loaded after 10 s; listening anyway');
@@ -154,7 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       logger: log,
       isShuttingDown: () => shuttingDown,
       api: async (req, res, body) => (await authn.issuerDiscovery(req, res)) || engine.handle(req, res, body),
-      auth: { authenticate: (req) => authn.authenticator.authenticate(req), authorizer },
+      auth: { authenticate: (req) => authn.authenticator.authenticate(req), impersonate: rbac.impersonator(() => authorizer), authorizer },
     });
     const srv = https.createServer(
       {
@@ -200,6 +223,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         log.info({ graceMs }, 'server stopping');
         await closeServer(srv, graceMs, log);
         await running?.stop(graceMs);
+        await rbac.stop(graceMs);
+        await tenancy.stop(graceMs);
         await engine.stop();
         if (runningCompactor !== undefined) await stopRunnable(runningCompactor, graceMs, log);
         try {
@@ -217,6 +242,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server?.close();
     server?.closeAllConnections();
     await running?.stop(graceMs);
+    await rbacRef?.stop(graceMs);
+    await tenancyRef?.stop(graceMs);
     await engineRef?.stop();
     if (compactor !== undefined) await stopRunnable(compactor, graceMs, log);
     await store?.close().catch(() => undefined);

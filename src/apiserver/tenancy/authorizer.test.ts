@@ -164,20 +164,25 @@ describe('TenancyAuthorizer', () => {
     for (const u of users) {
       for (const namespace of namespaces) {
         const rules = z.rulesFor(u, ROOT_CLUSTER, namespace).resourceRules as PolicyRule[];
-        // A namespace's rules hold there; cluster-scoped requests see the rules of no namespace (the
-        // cluster-wide ones, which every namespace's answer also lists).
+        // A namespace's rules hold there; requests of no namespace see the cluster-wide ones, which every
+        // namespace's answer also lists (they hold everywhere, as a ClusterRoleBinding's do).
         const clusterWide = z.rulesFor(u, ROOT_CLUSTER, '').resourceRules as PolicyRule[];
         for (const r of clusterWide) assert.ok(rules.some((x) => JSON.stringify(x) === JSON.stringify(r)));
         const same = (a: Attributes): void => {
           checked++;
-          assert.equal(allowed(a), rulesAllow(a, a.namespace === '' ? clusterWide : rules), `${u.username} ${a.verb} ${a.resource}/${a.subresource} ${a.name} in ${a.namespace}`);
+          assert.equal(allowed(a), rulesAllow(a, a.namespace === '' ? clusterWide : rules), `${u.username} ${a.verb} ${a.resource}/${a.subresource} ${a.name} in ${JSON.stringify(a.namespace)}`);
         };
         for (const verb of verbs) {
           for (const [group, resource, sub] of resources) same(attrs(u, verb, group, resource, namespace, 'x', sub));
-          // The namespace object (a create names no namespace: POST /api/v1/namespaces).
-          if (verb !== 'create') same(attrs(u, verb, '', 'namespaces', namespace, namespace));
-          for (const name of ['', 'a', 'b']) same(attrs(u, verb, 'kumo.dev', 'tenants', '', name));
+          same(attrs(u, verb, '', 'namespaces', namespace, namespace));
+          for (const name of ['', 'a', 'b']) {
+            same(attrs(u, verb, 'kumo.dev', 'tenants', '', name));
+            // kubectl auth can-i sends its namespace for cluster-scoped kinds too.
+            same(attrs(u, verb, 'kumo.dev', 'tenants', namespace, name));
+            same(attrs(u, verb, 'kumo.dev', 'tenants', namespace, name, 'status'));
+          }
           same(attrs(u, verb, '', 'namespaces', '', ''));
+          same(attrs(u, verb, '', 'namespaces', namespace, ''));
         }
       }
     }

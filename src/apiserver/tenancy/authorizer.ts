@@ -31,29 +31,29 @@ export class TenancyAuthorizer implements Authorizer {
     if (!a.isResourceRequest) return NO_OPINION;
     const t = this.index.cluster(a.cluster);
     if (!t) return NO_OPINION;
-    // The filtered lists: Tenants and Namespaces, for anyone in a tenant (the engine narrows them).
-    const filtered = (isTenants(a) || isNamespaces(a)) && a.subresource === '' && (a.verb === 'list' || a.verb === 'watch');
+    // In a tenant's namespace: the caller's role there (a RoleBinding's scope).
     if (a.namespace !== '') {
-      if (filtered && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
       const tenant = t.namespaceTenants.get(a.namespace);
-      if (tenant === undefined) return NO_OPINION;
-      const role = t.roleIn(a.user, tenant);
-      if (role === undefined || !rulesAllow(a, namespaceRules(role))) return NO_OPINION;
-      return { decision: 'allow', reason: `tenancy: ${role} of tenant ${JSON.stringify(tenant)}` };
+      const role = tenant === undefined ? undefined : t.roleIn(a.user, tenant);
+      if (role !== undefined && rulesAllow(a, namespaceRules(role))) return { decision: 'allow', reason: `tenancy: ${role} of tenant ${JSON.stringify(tenant)}` };
     }
+    // The cluster-wide rules (roles.ts clusterRules), whatever the request's namespace, as a
+    // ClusterRoleBinding's (kubectl auth can-i asks about cluster-scoped kinds in its namespace).
+    if (a.subresource !== '') return NO_OPINION;
+    const listing = a.verb === 'list' || a.verb === 'watch';
     if (isTenants(a)) {
-      if (a.subresource !== '') return NO_OPINION;
       if (a.name !== '') {
         const role = t.roleIn(a.user, a.name);
-        if (role !== undefined && (a.verb === 'get' || a.verb === 'list' || a.verb === 'watch' || (role === 'admin' && (a.verb === 'update' || a.verb === 'patch')))) {
+        if (role !== undefined && (a.verb === 'get' || listing || (role === 'admin' && (a.verb === 'update' || a.verb === 'patch')))) {
           return { decision: 'allow', reason: `tenancy: ${role} of tenant ${JSON.stringify(a.name)}` };
         }
       }
-      if (filtered && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
+      // The filtered list (the engine narrows it to the caller's tenants).
+      if (listing && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
       return NO_OPINION;
     }
-    if (isNamespaces(a) && a.subresource === '') {
-      if (filtered && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
+    if (isNamespaces(a)) {
+      if (listing && t.inAnyTenant(a.user)) return { decision: 'allow', reason: FILTERED_LIST_REASON };
       if (a.verb === 'create' && t.adminOfAny(a.user)) return { decision: 'allow', reason: 'tenancy: tenant admin (the namespace must be labelled for a tenant it administers)' };
     }
     return NO_OPINION;
