@@ -427,6 +427,7 @@ const LIVE_COMMANDS: string[][] = [
   ['create', 'clusterrole', 'cr', '--verb=get', '--resource=secrets', '--resource-name=x'],
   ['create', 'clusterrole', 'agg', '--aggregation-rule=foo=bar,tier=web'],
   ['create', 'clusterrolebinding', 'crb', '--clusterrole=cr', '--serviceaccount=default:sa'],
+  ['create', 'quota', 'q', '--hard=count/configmaps=2,requests.cpu=500m,limits.memory=1.5Gi,secrets=1k', '--scopes=NotBestEffort'],
 ];
 
 describe('real kubectl against the decoder (live)', { skip: !haveKubectl && 'kubectl 1.33/1.27 are not installed' }, () => {

@@ -87,12 +87,16 @@ export function startControllers(engine: ApiEngine, store: Store, log: Logger, o
     ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
     callbacks: {
       onStartedLeading: async (signal) => {
+        // The quota controllers follow the lease through one listener of their own (their workers each listen).
+        const quotaAbort = new AbortController();
+        signal.addEventListener('abort', () => quotaAbort.abort(), { once: true });
+        const quotaSignal = quotaAbort.signal;
         log.info({ identity }, 'leading: namespace controller, garbage collector and clusterrole aggregation started');
         await Promise.allSettled([
           namespaces.start(signal).catch(failed(namespaces.name)),
           gc.start(signal).catch(failed(gc.name)),
           aggregation.start(signal).catch(failed(aggregation.name)),
-          ...quotaRunnables.map((r) => r.start(signal).catch(failed(r.name))),
+          ...quotaRunnables.map((r) => r.start(quotaSignal).catch(failed(r.name))),
         ]);
       },
       onStoppedLeading: () => log.info({ identity }, 'no longer leading: namespace controller, garbage collector and clusterrole aggregation stopped'),

@@ -122,6 +122,16 @@ message Unknown {
 }
 `;
 
+/** resource.Quantity: written as its canonical string (`2`, `500m`, `4Gi`). */
+export const RESOURCE_PROTO = `
+syntax = "proto2";
+package k8s.io.apimachinery.pkg.api.resource;
+
+message Quantity {
+  optional string string = 1;
+}
+`;
+
 export const CORE_V1_PROTO = `
 syntax = "proto2";
 package k8s.io.api.core.v1;
@@ -183,6 +193,51 @@ message ServiceAccount {
   repeated ObjectReference secrets = 2;
   repeated LocalObjectReference imagePullSecrets = 3;
   optional bool automountServiceAccountToken = 4 [(go) = "ptr"];
+}
+
+message ScopedResourceSelectorRequirement {
+  optional string scopeName = 1 [(go) = "always"];
+  optional string operator = 2 [(go) = "always"];
+  repeated string values = 3;
+}
+
+message ScopeSelector {
+  repeated ScopedResourceSelectorRequirement matchExpressions = 1;
+}
+
+message ResourceQuotaSpec {
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> hard = 1;
+  repeated string scopes = 2;
+  optional ScopeSelector scopeSelector = 3 [(go) = "ptr"];
+}
+
+message ResourceQuotaStatus {
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> hard = 1;
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> used = 2;
+}
+
+message ResourceQuota {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional ResourceQuotaSpec spec = 2;
+  optional ResourceQuotaStatus status = 3;
+}
+
+message LimitRangeItem {
+  optional string type = 1 [(go) = "always"];
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> max = 2;
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> min = 3;
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> default = 4;
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> defaultRequest = 5;
+  map<string, k8s.io.apimachinery.pkg.api.resource.Quantity> maxLimitRequestRatio = 6;
+}
+
+message LimitRangeSpec {
+  repeated LimitRangeItem limits = 1 [(go) = "always"];
+}
+
+message LimitRange {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional LimitRangeSpec spec = 2;
 }
 
 message EventSource {
@@ -504,7 +559,7 @@ message Event {
 `;
 
 /** Every definition, in dependency order. */
-export const K8S_PROTOS: readonly string[] = [META_V1_PROTO, RUNTIME_PROTO, CORE_V1_PROTO, AUTHENTICATION_V1_PROTO, ...AUTHENTICATION_PRE_V1_PROTOS, AUTHORIZATION_V1_PROTO, RBAC_V1_PROTO, COORDINATION_V1_PROTO, EVENTS_V1_PROTO];
+export const K8S_PROTOS: readonly string[] = [META_V1_PROTO, RUNTIME_PROTO, RESOURCE_PROTO, CORE_V1_PROTO, AUTHENTICATION_V1_PROTO, ...AUTHENTICATION_PRE_V1_PROTOS, AUTHORIZATION_V1_PROTO, RBAC_V1_PROTO, COORDINATION_V1_PROTO, EVENTS_V1_PROTO];
 
 /** The top-level kinds, by `apiVersion` and `kind` as they appear in runtime.Unknown's typeMeta. */
 export const KIND_MESSAGES: Readonly<Record<string, string>> = {
@@ -513,6 +568,8 @@ export const KIND_MESSAGES: Readonly<Record<string, string>> = {
   'v1/Namespace': 'k8s.io.api.core.v1.Namespace',
   'v1/ServiceAccount': 'k8s.io.api.core.v1.ServiceAccount',
   'v1/Event': 'k8s.io.api.core.v1.Event',
+  'v1/ResourceQuota': 'k8s.io.api.core.v1.ResourceQuota',
+  'v1/LimitRange': 'k8s.io.api.core.v1.LimitRange',
   'authentication.k8s.io/v1/TokenRequest': 'k8s.io.api.authentication.v1.TokenRequest',
   'authentication.k8s.io/v1/TokenReview': 'k8s.io.api.authentication.v1.TokenReview',
   'authentication.k8s.io/v1/SelfSubjectReview': 'k8s.io.api.authentication.v1.SelfSubjectReview',

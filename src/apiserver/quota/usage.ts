@@ -11,8 +11,8 @@ import { addQuantities, compareQuantities, parseQuantity, scaleQuantity, subtrac
 import type { KObject, ResourceType } from '../../api/types.js';
 import { isObject } from '../object.js';
 
-/** The namespace label naming the tenant a namespace belongs to. */
-export const TENANT_LABEL = 'kumo.dev/tenant';
+/** The namespace label naming the tenant a namespace belongs to (tenancy's). */
+export { TENANT_LABEL } from '../tenancy/roles.js';
 /** When usage was last charged at admission (RFC 3339 with milliseconds); the recount waits after it. */
 export const CHARGED_AT_ANNOTATION = 'quota.kumo.dev/charged-at';
 
