@@ -114,7 +114,7 @@ describe('quotas end to end (kumo server, kubectl, HTTP)', () => {
       assert.equal(yaml.status?.used?.secrets, '1');
     });
 
-    it(`kubectl 1.${minor}: a Tenant's quota refuses the Cluster beyond it with the quota message`, async () => {
+    it(`kubectl 1.${minor}: a Tenant's quota refuses the Cluster, NodePool and scale beyond it with the quota message`, async () => {
       const tenant = `acme-${minor}`;
       ok(await k.kubectl(minor, ['apply', '-f', '-'], { input: tenantYaml(tenant, { clusters: 1, cpu: '4' }, [`${tenant}-dev`]) }), 'apply tenant');
       const cluster = (name: string): string => YAML.stringify({ apiVersion: 'kumo.dev/v1alpha1', kind: 'Cluster', metadata: { name, namespace: `${tenant}-dev` } });
@@ -127,8 +127,14 @@ describe('quotas end to end (kumo server, kubectl, HTTP)', () => {
       const big = await k.kubectl(minor, ['create', '-f', '-'], { input: pool });
       assert.equal(big.code, 1);
       assert.match(big.stderr, /nodepools\.kumo\.dev "workers" is forbidden: exceeded quota: acme-\d+, requested: cpu=6, used: cpu=0, limited: cpu=4/);
-      const usage = ok(await k.kubectl(minor, ['get', 'tenant', tenant, '-o', 'jsonpath={.status.usage.clusters}']), 'get tenant');
-      assert.equal(usage, '1');
+      // One that fits, then `kubectl scale` beyond the quota (the scale subresource is charged its growth).
+      ok(await k.kubectl(minor, ['create', '-f', '-'], { input: pool.replace('replicas: 3', 'replicas: 1') }), 'create pool of 1');
+      const scaled = await k.kubectl(minor, ['-n', `${tenant}-dev`, 'scale', 'nodepool', 'workers', '--replicas=3']);
+      assert.equal(scaled.code, 1);
+      assert.match(scaled.stderr, /nodepools\.kumo\.dev "workers" is forbidden: exceeded quota: acme-\d+, requested: cpu=4, used: cpu=2, limited: cpu=4/);
+      ok(await k.kubectl(minor, ['-n', `${tenant}-dev`, 'scale', 'nodepool', 'workers', '--replicas=2']), 'scale within the quota');
+      const usage = ok(await k.kubectl(minor, ['get', 'tenant', tenant, '-o', 'jsonpath={.status.usage.clusters} {.status.usage.nodes} {.status.usage.cpu}']), 'get tenant');
+      assert.equal(usage, '1 2 4');
     });
 
     it(`kubectl 1.${minor}: a LimitRange of type kumo.dev/NodePool refuses a flavor above its max`, async () => {

@@ -47,7 +47,7 @@ export interface QuotaControllers {
 }
 
 export function quotaControllers(opts: QuotaControllerOptions): QuotaControllers {
-  const log = opts.log.child({ controller: 'quota' });
+  const log = opts.log;
   const resync = opts.resyncMs ?? DEFAULT_QUOTA_RESYNC_MS;
   const quotaInformer = opts.cache.informer(opts.resourceQuotaRt);
   const namespaces = opts.cache.informer(opts.namespaceRt);
@@ -89,7 +89,7 @@ export function quotaControllers(opts: QuotaControllerOptions): QuotaControllers
     .withWorkers(2)
     .complete(new TenantReconciler(opts.quotas, tenants, resync));
 
-  const replenishment = new Replenishment(opts.store, log, {
+  const replenishment = new Replenishment(opts.store, log.child({ runnable: 'quota-replenishment' }), {
     deleted: (cluster, namespace) => {
       for (const k of quotasIn.get(`${cluster}/${namespace}`) ?? []) resourceQuota.enqueue(k);
     },
