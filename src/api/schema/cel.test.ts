@@ -259,6 +259,13 @@ describe('checkRules (CRD creation/update)', () => {
   ];
   for (const [name, rules, want] of cases) it(name, () => assert.deepEqual(check(rules), want));
 
+  it('an expression nested too deeply is a compile error, not a crash', () => {
+    const deep = `${'('.repeat(20000)}true${')'.repeat(20000)}`;
+    const got = check([{ rule: deep }]);
+    assert.equal(got.length, 1);
+    assert.match(got[0] ?? '', /x-kubernetes-validations\[0\]\.rule: Invalid value: .*compilation failed/);
+  });
+
   it('a messageExpression that is not a string', () => {
     const got = check([{ rule: 'true', messageExpression: 'self.minReplicas' }]);
     assert.equal(got.length, 1);

@@ -19,7 +19,7 @@
 // as units are spent (a safety net for expensive loop bodies). Comprehensions are instrumented by
 // rewriting each one's loop condition into a call of an internal function that spends a unit (see
 // instrument()).
-import { CelScalar, celEnv, celFunc, celMethod, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan } from '@bufbuild/cel';
+import { CelScalar, celEnv, celError, celFunc, celMethod, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan } from '@bufbuild/cel';
 import type { CelEnv, CelList, CelResult, CelValue } from '@bufbuild/cel';
 import { strings as stringsExtension } from '@bufbuild/cel/ext';
 import { create } from '@bufbuild/protobuf';
@@ -611,6 +611,15 @@ interface Compiled {
 }
 
 function compileExpression(source: string, self: JSONSchemaProps, resourceRoot: boolean, want: 'bool' | 'string'): Compiled {
+  try {
+    return compileUnguarded(source, self, resourceRoot, want);
+  } catch (e) {
+    // e.g. an expression nested too deeply for the parser or the checks
+    return { usesOldSelf: false, error: { detail: `compilation failed: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+}
+
+function compileUnguarded(source: string, self: JSONSchemaProps, resourceRoot: boolean, want: 'bool' | 'string'): Compiled {
   let parsed: Parsed;
   try {
     parsed = parse(source);
@@ -823,8 +832,8 @@ function evaluate(program: Program, bindings: Record<string, unknown>, st: RunSt
     m.charge(1);
     value = program(bindings);
   } catch (e) {
-    if (!(e instanceof CostExceeded)) throw e;
-    value = new Error('cost limit exceeded') as CelResult;
+    // The library returns errors as values; anything it throws is an evaluation error all the same.
+    value = celError(e instanceof Error ? e.message : String(e));
   } finally {
     meter = outer;
   }
