@@ -111,7 +111,9 @@ export async function setUpAuthentication(
     if (caFile !== undefined) opts.caPem = readKeyFile('--oidc-ca-file', caFile);
     validateOidcOptions(opts);
     if (issuers.includes(opts.issuerUrl)) throw new KumoError('Invalid', `--oidc-issuer-url ${opts.issuerUrl} is also a --service-account-issuer`);
-    tokens.push(new OidcAuthenticator(opts));
+    const oidc = new OidcAuthenticator(opts);
+    oidc.warmUp();
+    tokens.push(oidc);
     summary.oidc = { issuer: opts.issuerUrl, clientId: opts.clientId };
   }
   const authenticator = new RequestAuthenticator({

@@ -88,6 +88,14 @@ export class OidcAuthenticator implements TokenAuthenticator {
     return this.o.issuerUrl;
   }
 
+  /**
+   * Starts discovery now rather than on the first ID token (kube initializes its OIDC authenticator
+   * in the background at start). A failure is only logged (onError); tokens then retry it.
+   */
+  warmUp(): void {
+    this.keys().catch(() => undefined);
+  }
+
   async authenticateToken(token: string): Promise<{ user: UserInfo; audiences: string[] } | null> {
     const peek = peekJwtClaims(token);
     if (peek === null || peek.iss !== this.o.issuerUrl) return null;
