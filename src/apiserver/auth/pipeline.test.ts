@@ -100,6 +100,20 @@ describe('request pipeline (authentication → impersonation → authorization)'
     assert.equal((await request(port, 'POST', '/healthz')).status, 403, 'public paths are GET only');
   });
 
+  it('refuses before reading the body: an anonymous write is answered while its body is still coming', async (t) => {
+    const port = await serve(t);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/namespaces', agent: false, headers: { 'content-type': 'application/json', 'content-length': 1_000_000 } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      req.write('{"kind":');
+    });
+    assert.equal(status, 403);
+  });
+
   it('a bad token is 401 with nothing but "Unauthorized" — never anonymous', async (t) => {
     const port = await serve(t);
     for (const headers of [bearer('nope'), bearer('a.b.c'), bearer('eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.'), { authorization: 'Bearer  alice-token' }]) {
