@@ -198,6 +198,11 @@ describe('quotas across two kumo servers on one etcd (e2e)', () => {
     const [a, b] = servers.map(adminClient) as [ReturnType<typeof adminClient>, ReturnType<typeof adminClient>];
     assert.equal((await a('POST', '/api/v1/namespaces', { metadata: { name: 'duo' } })).status, 201);
     assert.equal((await a('POST', '/api/v1/namespaces/duo/resourcequotas', { metadata: { name: 'q' }, spec: { hard: { configmaps: '17' } } })).status, 201);
+    // Server b applies the quota once its object cache has it (a list at resourceVersion 0 reads that cache).
+    for (let i = 0; ((await b('GET', '/api/v1/namespaces/duo/resourcequotas?resourceVersion=0')).body.items as unknown[]).length === 0; i++) {
+      assert.ok(i < 100, 'server b never saw the quota');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const cms = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b)('POST', '/api/v1/namespaces/duo/configmaps', { metadata: { name: `cm-${i}` } })));
     assert.deepEqual(tally(cms), { 201: 17, 403: 33 });
     assert.equal(((await b('GET', '/api/v1/namespaces/duo/configmaps')).body.items as unknown[]).length, 17);

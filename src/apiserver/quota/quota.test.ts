@@ -160,6 +160,12 @@ describe('quotas in the engine (in process, SQLite)', () => {
   it('ResourceQuota count/configmaps: 50 parallel creates against 5 → 5 succeed, the rest get kube\'s message', async () => {
     await create(a, rt('namespaces'), { metadata: { name: 'rq' } });
     await create(a, rt('resourcequotas'), { metadata: { name: 'q' }, spec: { hard: { 'count/configmaps': '5', secrets: '2' } } }, 'rq');
+    // The other server applies the quota once its object cache has it (as kube's informer-fed lister).
+    const bRq = b.engine.resourceTypes().find((t) => t.plural === 'resourcequotas' && t.group === '') ?? rt('resourcequotas');
+    for (let i = 0; (await b.engine.storage(bRq).list({ cluster, namespace: 'rq' }, { resourceVersion: '0' })).items.length === 0; i++) {
+      assert.ok(i < 200, 'the second engine never saw the quota');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const cms = rt('configmaps');
     const [ok, refused] = await settle(Array.from({ length: 50 }, (_, i) => create(i % 3 ? a : b, cms, { metadata: { name: `cm${i}` } }, 'rq')));
     assert.equal(ok.length, 5);

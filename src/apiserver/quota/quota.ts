@@ -61,6 +61,8 @@ export interface RecountResult {
 }
 
 const ONE = quantityOfCount(1);
+/** How long after admitting a ResourceQuota its namespace's quotas are read from the store. */
+const RECENT_QUOTA_MS = 5000;
 
 export class Quotas {
   readonly charger: QuotaCharger;
@@ -93,18 +95,44 @@ export class Quotas {
     return (await storage.list(namespace === undefined ? { cluster } : { cluster, namespace })).items;
   }
 
+  /**
+   * Namespaces (`<cluster>/<namespace>`) where this server admitted a ResourceQuota create lately, until
+   * when: their quota lists read the store until the object cache has surely caught up.
+   */
+  private readonly recentQuotas = new Map<string, number>();
+
+  /**
+   * The ResourceQuotas of a namespace, from the resource's object cache (one store watch; no store
+   * read per write), as kube's quota admission reads an informer's lister. A quota this server has
+   * just created is read from the store instead for a few seconds, so it applies to the very next
+   * write; one created through another server applies once this server's cache has it (milliseconds).
+   */
+  private async quotasIn(rqRt: ResourceType, cluster: LogicalCluster, namespace: string): Promise<KObject[]> {
+    const key = `${cluster}/${namespace}`;
+    const until = this.recentQuotas.get(key);
+    if (until !== undefined && Date.now() < until) return this.listAll(rqRt, cluster, namespace);
+    if (until !== undefined) this.recentQuotas.delete(key);
+    const storage = this.opts.engine().storageOf(rqRt);
+    if (!storage) return [];
+    return (await storage.list({ cluster, namespace }, { resourceVersion: '0' })).items;
+  }
+
   // ---- admission ---------------------------------------------------------------------------------
 
   /** The engine's admission plugin (last in the chain). */
   readonly admit: AdmissionPlugin = async (rt, ctx, obj, old) => {
-    // The quota objects' own writes (charges, recounts, edits) are not charged.
-    if (rt.group === '' && rt.plural === 'resourcequotas' && old !== undefined) return undefined;
     const namespace = rt.namespaced ? ctx.namespace : undefined;
     if (namespace === undefined || namespace === '') return undefined;
+    if (rt.group === '' && rt.plural === 'resourcequotas') {
+      // The quota objects' own writes (charges, recounts, edits) are not charged.
+      if (old !== undefined) return undefined;
+      this.recentQuotas.set(`${ctx.cluster}/${namespace}`, Date.now() + RECENT_QUOTA_MS);
+    }
     const undos: AdmitUndo[] = [];
     const name = String(meta(obj).name ?? '');
     try {
-      if (isNodePool(rt)) await this.checkLimitRanges(rt, ctx.cluster, namespace, obj);
+      // A node's size changes only with the flavor (status writes and resizes skip the LimitRange list).
+      if (isNodePool(rt) && (old === undefined || flavorOf(old) !== flavorOf(obj))) await this.checkLimitRanges(rt, ctx.cluster, namespace, obj);
       if (old === undefined) {
         const undo = await this.chargeNamespaceQuotas(rt, ctx.cluster, namespace, name, ctx.dryRun === true);
         undos.push(...undo);
@@ -162,8 +190,7 @@ export class Quotas {
     const rqRt = this.kind(cluster, '', 'resourcequotas');
     const storage = rqRt ? this.opts.engine().storageOf(rqRt) : undefined;
     if (!rqRt || !storage) return [];
-    // A consistent read (not the object cache): a quota created just before this write applies to it.
-    const quotas = await this.listAll(rqRt, cluster, namespace);
+    const quotas = await this.quotasIn(rqRt, cluster, namespace);
     if (quotas.length === 0) return [];
     const delta: ResourceList = new Map(objectCountNames(rt).map((n) => [n, ONE]));
     const undos: AdmitUndo[] = [];
