@@ -2,7 +2,7 @@
 // process, so the load generator never shares its event loop) beside a trivial keep-alive node HTTPS
 // server (also a child, same certificates) that returns the same bytes as the GET, measured in the same run.
 //   node dist/bench/api.js [--duration 10] [--threads 1] [--watchers 1000] [--objects 20000]
-//                          [--only get,mix,load,list,watch] [--cpu-prof DIR] [--heap-snapshots]
+//                          [--only get,mix,authz,load,list,watch] [--cpu-prof DIR] [--heap-snapshots]
 // Prints one line per figure with the baseline (if any), the ratio and the issue's target (issue 4).
 //
 // Load: closed loops over 50 keep-alive HTTPS connections (https.Agent keepAlive, maxSockets 50, the
@@ -22,6 +22,11 @@
 //          on SIGUSR2 (no endpoint): a diagnostic report (heap used, no GC) by default, or with
 //          --heap-snapshots a heap snapshot (taken after a full GC: the live heap).
 //   list   LIST of those objects, median of 5.
+//   authz  a second kumo server with `--authorization-mode RBAC` (and tenancy) holding 10,000
+//          RoleBindings over 100 tenants' namespaces: the mix as a token user in 100 groups (edit in
+//          the mix namespaces through one group's RoleBinding) beside the same mix on the same server
+//          as a system:masters token user (the privileged-group authorizer answers first: authz off);
+//          three alternating rounds of each, medians.
 //   watch  `--watchers` watches (`?watch=1&resourceVersion=<rv>`, one HTTPS connection each) on one
 //          namespace; each write stamps its wall time in the object's data. A burst (300 creates, 10
 //          writers) gives deliveries/s; then creates paced at 40,000 deliveries/s offered give the p99
@@ -116,8 +121,11 @@ function cpuNote(what: string, a: CpuMark, b: CpuMark, serverName = 'server'): v
 
 interface Tls {
   ca: string;
-  cert: string;
-  key: string;
+  /** The client certificate; absent for a bearer-token user. */
+  cert?: string;
+  key?: string;
+  /** A bearer token (`--token-auth-file`), sent on every request. */
+  token?: string;
 }
 
 function tlsFromKubeconfig(file: string): Tls {
@@ -133,8 +141,14 @@ function tlsFromKubeconfig(file: string): Tls {
   };
 }
 
+/** Bearer tokens of the agents that carry one (the agent is what every request already gets). */
+const agentTokens = new WeakMap<https.Agent, string>();
+
 function keepAliveAgent(tls: Tls, sockets: number): https.Agent {
-  return new https.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, ...tls });
+  const { token, ...certs } = tls;
+  const agent = new https.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, ...certs });
+  if (token !== undefined) agentTokens.set(agent, token);
+  return agent;
 }
 
 interface Reply {
@@ -147,6 +161,8 @@ function request(agent: https.Agent, port: number, method: string, urlPath: stri
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { Accept: 'application/json' };
+    const token = agentTokens.get(agent);
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     if (payload) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = payload.length;
@@ -638,6 +654,118 @@ async function benchMix(ctx: Ctx): Promise<void> {
   info(`mix by op (G get, L list of 50, C create, U update; ms): ${perKind.join('; ')}`);
 }
 
+const AUTHZ_TENANTS = 100;
+const AUTHZ_BINDINGS = 10_000;
+const AUTHZ_GROUPS = 100;
+
+/**
+ * Authorization's cost under load (issue 6): the mix against a server with `--authorization-mode RBAC`
+ * and 10,000 RoleBindings over 100 tenants, as a token user in 100 groups, beside the same mix on the
+ * same server as a system:masters token user (no RBAC or tenancy decision: authz off).
+ */
+async function benchAuthz(ctx: Ctx): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-authz-'));
+  tmpDirs.add(dir);
+  const groups = Array.from({ length: AUTHZ_GROUPS }, (_, i) => `team-${i}`);
+  const tokens = path.join(dir, 'tokens.csv');
+  fs.writeFileSync(tokens, `bench-admin-token,bench-admin,1000,"system:masters"\nbench-user-token,bench-user,1001,"${groups.join(',')}"\n`, { mode: 0o600 });
+  const kumo = await startKumo({ env: { KUMO_LOG_LEVEL: 'warn' }, args: ['--authorization-mode', 'RBAC', '--token-auth-file', tokens] });
+  tmpDirs.add(kumo.dataDir);
+  const certs = tlsFromKubeconfig(kumo.kubeconfig);
+  const admin = keepAliveAgent(certs, CONNECTIONS);
+  const c: Ctx = { ...ctx, kumo, tls: certs, agent: admin };
+  try {
+    info(`authz: kumo pid ${kumo.pid} with --authorization-mode RBAC; seeding ${AUTHZ_TENANTS} tenants and ${AUTHZ_BINDINGS} RoleBindings`);
+    const post = (p: string, body: unknown, what: string): Promise<Reply> => expectOk(request(admin, kumo.port, 'POST', p, body), what);
+    const rbac = '/apis/rbac.authorization.k8s.io/v1';
+    const binding = (ns: string, name: string, role: string, subjects: unknown[]): unknown => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects,
+    });
+    for (let t = 0; t < AUTHZ_TENANTS; t++) {
+      await post('/apis/kumo.dev/v1alpha1/tenants', { apiVersion: 'kumo.dev/v1alpha1', kind: 'Tenant', metadata: { name: `t-${t}` }, spec: { members: [{ kind: 'Group', name: `tenant-${t}-admins`, role: 'admin' }] } }, `tenant t-${t}`);
+      await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `t-${t}`, labels: { 'kumo.dev/tenant': `t-${t}` } } }, `namespace t-${t}`);
+    }
+    const perTenant = AUTHZ_BINDINGS / AUTHZ_TENANTS;
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (next < AUTHZ_BINDINGS) {
+          const i = next++;
+          const ns = `t-${Math.floor(i / perTenant)}`;
+          const subjects = [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: `other-team-${i % 2000}` }, { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: `user-${i}` }];
+          await post(`${rbac}/namespaces/${ns}/rolebindings`, binding(ns, `rb-${i}`, ['view', 'edit', 'admin'][i % 3] ?? 'view', subjects), `rolebinding ${ns}/rb-${i}`);
+        }
+      }),
+    );
+    info(`authz: ${AUTHZ_BINDINGS} RoleBindings created in ${fmt((performance.now() - t0) / 1000)} s`);
+    for (const ns of ['mix', 'mix-w']) {
+      await createNamespace(c, ns);
+      await post(`${rbac}/namespaces/${ns}/rolebindings`, binding(ns, 'team-42-edit', 'edit', [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'team-42' }]), `rolebinding ${ns}/team-42-edit`);
+    }
+    await createMany(c, MIX_OBJECTS, 'mix', (i) => `m-${i}`);
+    const run = async (who: string, token: string, tag: string): Promise<{ rate: number; p50: number; p99: number; cpuUs: number; errs?: string }> => {
+      const a = cpuMark(kumo.pid);
+      const r = await runLoad({ kind: 'mix', port: kumo.port, tls: { ca: certs.ca, token }, maxOps: 1_000_000, durationMs: ctx.durationMs, warmupMs: 2000, tag }, ctx.threads);
+      const b = cpuMark(kumo.pid);
+      cpuNote(`mix as ${who}`, a, b);
+      r.lat.sort();
+      // Server CPU per request (warm-up + measured window): what the ratio at saturation follows, and
+      // far less sensitive than req/s to other processes on a shared machine.
+      const cpuUs = ((b.server - a.server) / (r.ops + r.warmOps)) * 1e6;
+      const out: { rate: number; p50: number; p99: number; cpuUs: number; errs?: string } = { rate: r.ops / r.secs, p50: percentile(r.lat, 0.5), p99: percentile(r.lat, 0.99), cpuUs };
+      if (r.errors > 0) out.errs = `${r.errors} errors, first: ${r.firstError ?? ''}`;
+      return out;
+    };
+    // Three rounds, alternating which goes first, so drift on a shared machine hits both; medians.
+    const offs: Awaited<ReturnType<typeof run>>[] = [];
+    const ons: Awaited<ReturnType<typeof run>>[] = [];
+    for (let round = 0; round < 3; round++) {
+      const offRun = (): Promise<void> => run('system:masters (authz off)', 'bench-admin-token', `aoff${round}`).then((r) => void offs.push(r));
+      const onRun = (): Promise<void> => run(`a user in ${AUTHZ_GROUPS} groups (RBAC + tenancy)`, 'bench-user-token', `aon${round}`).then((r) => void ons.push(r));
+      if (round % 2 === 0) {
+        await offRun();
+        await onRun();
+      } else {
+        await onRun();
+        await offRun();
+      }
+    }
+    const median = (rs: Awaited<ReturnType<typeof run>>[]): Awaited<ReturnType<typeof run>> => {
+      const sorted = [...rs].sort((a, b) => a.rate - b.rate);
+      const m = sorted[Math.floor(sorted.length / 2)] ?? { rate: 0, p50: 0, p99: 0, cpuUs: 0 };
+      const errs = rs.find((r) => r.errs !== undefined)?.errs;
+      return errs !== undefined ? { ...m, errs } : m;
+    };
+    const off = median(offs);
+    const on = median(ons);
+    info(`authz rounds (req/s): off ${offs.map((r) => fmt(r.rate)).join(', ')}; on ${ons.map((r) => fmt(r.rate)).join(', ')}`);
+    const cpu = (rs: Awaited<ReturnType<typeof run>>[]): number => [...rs.map((r) => r.cpuUs)].sort((x, y) => x - y)[Math.floor(rs.length / 2)] ?? 0;
+    const cpuOff = cpu(offs);
+    const cpuOn = cpu(ons);
+    const ratio = on.rate / off.rate;
+    report({ figure: 'authz off: mix as system:masters (req/s)', value: off.rate, unit: 'req/s', ...(off.errs ? { note: off.errs } : { note: `p50 ${fmt(off.p50)} ms, p99 ${fmt(off.p99)} ms` }) });
+    report({
+      figure: `authz on: mix, user in ${AUTHZ_GROUPS} groups (req/s)`,
+      value: on.rate,
+      unit: 'req/s',
+      baseline: off.rate,
+      target: 'ratio >= 0.85',
+      pass: ratio >= 0.85 && on.errs === undefined && off.errs === undefined,
+      note: on.errs ?? `p50 ${fmt(on.p50)} ms, p99 ${fmt(on.p99)} ms; ${AUTHZ_BINDINGS} RoleBindings, ${AUTHZ_TENANTS} tenants`,
+    });
+    report({ figure: 'authz on: server CPU per request', value: cpuOn, unit: 'µs', baseline: cpuOff, note: 'baseline: system:masters; medians of 3 rounds' });
+    report({ figure: 'authz on: capacity vs off (CPU-normalized)', value: (cpuOff / cpuOn) * 100, unit: '%', target: '>=85%', pass: cpuOff / cpuOn >= 0.85, note: 'off µs/req ÷ on µs/req' });
+  } finally {
+    admin.destroy();
+    await kumo.stop();
+  }
+}
+
 /**
  * A full garbage collection in the server, from outside: SIGUSR1 opens the node inspector of the
  * server child (on the loopback port its NODE_OPTIONS named), and the DevTools protocol's
@@ -902,7 +1030,7 @@ async function main(): Promise<void> {
   const threads = Number(arg(args, '--threads') ?? '1');
   const objects = Number(arg(args, '--objects') ?? '20000');
   const watchers = Number(arg(args, '--watchers') ?? '1000');
-  const only = new Set((arg(args, '--only') ?? 'get,mix,load,list,watch').split(','));
+  const only = new Set((arg(args, '--only') ?? 'get,mix,authz,load,list,watch').split(','));
   const profDir = arg(args, '--cpu-prof');
   const diagMode: DiagMode = args.includes('--heap-snapshots') ? 'snapshot' : 'report';
   if (only.has('list')) only.add('load');
@@ -934,6 +1062,7 @@ async function main(): Promise<void> {
     info(`kumo pid ${kumo.pid} at ${kumo.url}`);
     if (only.has('get')) await benchGet(ctx);
     if (only.has('mix')) await benchMix(ctx);
+    if (only.has('authz')) await benchAuthz(ctx);
     if (only.has('load')) await benchLoad(ctx);
     if (only.has('list')) await benchList(ctx);
     if (only.has('watch')) await benchWatch(ctx);
