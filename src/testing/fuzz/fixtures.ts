@@ -85,6 +85,18 @@ const FIXTURES: Record<string, Fixture> = {
   '/configmaps': (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { app: 'fuzz' }, annotations: { note: 'x' } }, data: { k: 'v', 'a.b': 'c' }, binaryData: { bin: 'aGVsbG8=' } }),
   '/secrets': (name) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, type: 'Opaque', data: { k: 'dmFsdWU=' }, stringData: { s: 'x' } }),
   '/serviceaccounts': (name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name }, secrets: [{ name: 's1' }], imagePullSecrets: [{ name: 'p' }], automountServiceAccountToken: false }),
+  '/resourcequotas': (name) => ({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name }, spec: { hard: { 'count/configmaps': '100000', secrets: '100000', 'requests.cpu': '64', 'limits.memory': '256Gi' } } }),
+  '/limitranges': (name) => ({
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: { name },
+    spec: {
+      limits: [
+        { type: 'Container', min: { cpu: '100m' }, defaultRequest: { cpu: '250m' }, default: { cpu: '500m' }, max: { cpu: '2' }, maxLimitRequestRatio: { cpu: '4' } },
+        { type: 'kumo.dev/NodePool', max: { cpu: '64', memory: '256Gi' } },
+      ] as Json[],
+    },
+  }),
   '/events': (name, ns) => ({
     apiVersion: 'v1',
     kind: 'Event',
