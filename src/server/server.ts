@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { builtinResourceTypes } from '../api/index.js';
 import { schemaOps } from '../api/schema/ops.js';
 import { chainAdmission } from '../apiserver/admission.js';
+import { rbacAdmission } from '../apiserver/authz/admission.js';
 import { ApiEngine } from '../apiserver/engine.js';
 import { Quotas } from '../apiserver/quota/quota.js';
 import { answerClientError } from '../apiserver/clienterror.js';
@@ -156,7 +157,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       onBackgroundError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'object cache relisting'),
       // Admission of every write, in order, as kube's validating plugins (ResourceQuota last, so nothing
       // is charged for a write an earlier plugin refuses): RBAC escalation checks, tenancy, quotas.
-      admit: chainAdmission(rbacOn ? rbac.admit : undefined, tenancyOn ? tenancy.admit(chain) : undefined, quotas.admit),
+      // RBAC's escalation check asks the whole chain for bind/escalate (kube: any authorizer may grant
+      // them), so a tenant admin may bind roles in the tenant's namespaces.
+      admit: chainAdmission(rbacOn ? rbacAdmission(rbac.cache, () => authorizer) : undefined, tenancyOn ? tenancy.admit(chain) : undefined, quotas.admit),
       written: async (rt, revision) => {
         if (rbacOn) await rbac.written(rt, revision);
         if (tenancyOn) await tenancy.written(rt, revision);

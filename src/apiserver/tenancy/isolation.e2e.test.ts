@@ -494,6 +494,15 @@ describe('tenant isolation matrix (kumo server, RBAC + tenancy, token file users
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /User "bob" cannot create resource "namespaces"/);
     cells += 8;
+    // A tenant admin binds roles in the tenant's namespaces (RBAC's escalation check asks the whole
+    // chain for `bind`, which tenancy grants there), not elsewhere; the binding is RBAC's from then on.
+    const bind = await k(['--context', 'alice', '-n', 'a1', 'create', 'rolebinding', 'eve-view', '--clusterrole=view', '--user=eve']);
+    assert.equal(bind.code, 0, bind.stderr);
+    assert.equal(await canI('eve', 'list', 'configmaps', '-n', 'a1'), true);
+    assert.equal(await canI('eve', 'list', 'configmaps', '-n', 'a2'), false);
+    const elsewhere = await k(['--context', 'alice', '-n', 'b1', 'create', 'rolebinding', 'eve-view', '--clusterrole=view', '--user=eve']);
+    assert.notEqual(elsewhere.code, 0);
+    assert.match(elsewhere.stderr, /User "alice" cannot create resource "rolebindings"/);
   });
 
   it('reports the matrix size and no leaks', () => {
