@@ -126,7 +126,9 @@ export class Quotas {
     if (rt.group === '' && rt.plural === 'resourcequotas') {
       // The quota objects' own writes (charges, recounts, edits) are not charged.
       if (old !== undefined) return undefined;
-      this.recentQuotas.set(`${ctx.cluster}/${namespace}`, Date.now() + RECENT_QUOTA_MS);
+      const now = Date.now();
+      if (this.recentQuotas.size >= 1024) for (const [k, until] of this.recentQuotas) if (until <= now) this.recentQuotas.delete(k);
+      this.recentQuotas.set(`${ctx.cluster}/${namespace}`, now + RECENT_QUOTA_MS);
     }
     const undos: AdmitUndo[] = [];
     const name = String(meta(obj).name ?? '');

@@ -18,9 +18,11 @@ import { parseStorageKey, type LogicalCluster } from '../../apiserver/keys.js';
 import { TENANT_LABEL, flavorOf, isCluster, isNodePool, replicasOf } from '../../apiserver/quota/usage.js';
 import type { Quotas } from '../../apiserver/quota/quota.js';
 import { formatKey, keyOf, type ObjectKey } from '../../client/keys.js';
+import { parseResourceList, resourceListJSON } from '../../api/builtin/quantity.js';
+import { jsonEqual } from '../../apiserver/object.js';
 import { sleep, type Runnable } from '../../lib/runnable.js';
 import type { InformerCache } from '../../runtime/cache.js';
-import { ControllerBuilder, type Controller, type Reconciler, type Result } from '../../runtime/controller.js';
+import { Controller, type Reconciler, type Result } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { KeyValue, Store } from '../../store/types.js';
 
@@ -69,10 +71,19 @@ export function quotaControllers(opts: QuotaControllerOptions): QuotaControllers
   };
   quotaInformer.addEventHandler({ onAdd: (o) => track(o, true), onUpdate: (_o, n) => track(n, true), onDelete: (o) => track(o, false) });
 
-  const resourceQuota = new ControllerBuilder('resourcequota', { cache: opts.cache, log })
-    .for(opts.resourceQuotaRt)
-    .withWorkers(2)
-    .complete(new ResourceQuotaReconciler(opts.quotas, quotaInformer, resync));
+  // Not ControllerBuilder.for(): a quota's own status writes (every charge) must not each start a
+  // recount — only a new quota, a changed spec.hard, or a status.hard that does not follow it (kube's
+  // resourcequota controller filters its updates the same way).
+  const resourceQuota = new Controller({ name: 'resourcequota', reconciler: new ResourceQuotaReconciler(opts.quotas, quotaInformer, resync), log, informers: [quotaInformer], workers: 2 });
+  const enqueueQuota = (o: KObject): void => resourceQuota.enqueue(keyOf(quotaInformer.clusterOf(o), o));
+  quotaInformer.addEventHandler({
+    onAdd: enqueueQuota,
+    onUpdate: (o, n) => {
+      const hard = (x: KObject): unknown => (x.spec as Record<string, unknown> | undefined)?.hard ?? {};
+      const statusHard = (x: KObject): unknown => (x.status as Record<string, unknown> | undefined)?.hard ?? {};
+      if (!jsonEqual(hard(o), hard(n)) || !jsonEqual(resourceListJSON(parseResourceList(hard(n))), statusHard(n))) enqueueQuota(n);
+    },
+  });
 
   const tenantOfNamespace = (cluster: LogicalCluster, namespace: string): string | undefined => {
     const ns = namespaces.store.get(formatKey({ cluster, name: namespace }));
@@ -80,14 +91,35 @@ export function quotaControllers(opts: QuotaControllerOptions): QuotaControllers
     const v = t?.[TENANT_LABEL];
     return typeof v === 'string' && v !== '' ? v : undefined;
   };
-  const tenant = new ControllerBuilder('tenant-quota', { cache: opts.cache, log })
-    .for(opts.tenantRt)
-    .watches(opts.namespaceRt, (ns, cluster) => {
-      const t = (ns.metadata?.labels as Record<string, unknown> | undefined)?.[TENANT_LABEL];
-      return typeof t === 'string' && t !== '' ? [{ cluster, name: t }] : [];
-    })
-    .withWorkers(2)
-    .complete(new TenantReconciler(opts.quotas, tenants, resync));
+  // Likewise: a Tenant is recounted when it appears, when its quota changes or it has no usage yet,
+  // and when a namespace joins or leaves it — not on every charge.
+  const tenant = new Controller({ name: 'tenant-quota', reconciler: new TenantReconciler(opts.quotas, tenants, resync), log, informers: [tenants, namespaces], workers: 2 });
+  const enqueueTenant = (o: KObject): void => tenant.enqueue(keyOf(tenants.clusterOf(o), o));
+  tenants.addEventHandler({
+    onAdd: enqueueTenant,
+    onUpdate: (o, n) => {
+      const quota = (x: KObject): unknown => (x.spec as Record<string, unknown> | undefined)?.quota;
+      const usage = (x: KObject): unknown => (x.status as Record<string, unknown> | undefined)?.usage;
+      if (!jsonEqual(quota(o), quota(n)) || usage(n) === undefined) enqueueTenant(n);
+    },
+  });
+  const labelOf = (ns: KObject): string | undefined => {
+    const t = (ns.metadata?.labels as Record<string, unknown> | undefined)?.[TENANT_LABEL];
+    return typeof t === 'string' && t !== '' ? t : undefined;
+  };
+  const enqueueTenantOf = (ns: KObject): void => {
+    const t = labelOf(ns);
+    if (t !== undefined) tenant.enqueue({ cluster: namespaces.clusterOf(ns), name: t });
+  };
+  namespaces.addEventHandler({
+    onAdd: enqueueTenantOf,
+    onUpdate: (o, n) => {
+      if (labelOf(o) === labelOf(n)) return;
+      enqueueTenantOf(o);
+      enqueueTenantOf(n);
+    },
+    onDelete: enqueueTenantOf,
+  });
 
   const replenishment = new Replenishment(opts.store, log.child({ runnable: 'quota-replenishment' }), {
     deleted: (cluster, namespace) => {
