@@ -7,8 +7,10 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
+import os from 'node:os';
+import path from 'node:path';
 import { startEtcd, type EtcdHandle } from '../../testing/etcd.js';
-import { startKumo, type KumoHandle } from '../../testing/kumo.js';
+import { kubectlPath, run, startKumo, type KumoHandle } from '../../testing/kumo.js';
 
 const VERSIONS = [33, 27];
 
@@ -219,3 +221,53 @@ describe('quotas across two kumo servers on one etcd (e2e)', () => {
   });
 });
 
+
+describe('quotas with RBAC and tenancy on (kumo server --authorization-mode RBAC, token users, kubectl 1.33)', () => {
+  let k: KumoHandle;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-quota-rbac-'));
+  const kubeconfigs: Record<string, string> = {};
+  before(async () => {
+    const tokens = path.join(tmp, 'tokens.csv');
+    fs.writeFileSync(tokens, ['root-token-0123456789,root,100,"system:masters"', 'alice-token-0123456789,alice,101', 'bob-token-0123456789,bob,102'].join('\n') + '\n');
+    k = await startKumo({ args: ['--authorization-mode', 'RBAC', '--token-auth-file', tokens] });
+    const ca = fs.readFileSync(path.join(k.dataDir, 'pki', 'ca.crt')).toString('base64');
+    for (const user of ['root', 'alice', 'bob']) {
+      const file = path.join(tmp, `${user}.kubeconfig`);
+      fs.writeFileSync(
+        file,
+        YAML.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'kumo', cluster: { server: k.url, 'certificate-authority-data': ca } }],
+          users: [{ name: user, user: { token: `${user}-token-0123456789` } }],
+          contexts: [{ name: 'kumo', context: { cluster: 'kumo', user } }],
+          'current-context': 'kumo',
+        }),
+      );
+      kubeconfigs[user] = file;
+    }
+  });
+  after(async () => {
+    await k?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  const as = (user: string, args: string[], input?: string) => run(kubectlPath(33), ['--kubeconfig', kubeconfigs[user] ?? '', '--cache-dir', path.join(tmp, `cache-${user}`), ...args], input === undefined ? {} : { input });
+
+  it('a tenant member gets the quota message for the Cluster beyond the tenant quota; admins and members cannot raise it', async () => {
+    const tenant = { apiVersion: 'kumo.dev/v1alpha1', kind: 'Tenant', metadata: { name: 'corp' }, spec: { members: [{ kind: 'User', name: 'alice', role: 'admin' }, { kind: 'User', name: 'bob', role: 'member' }], quota: { clusters: 2 } } };
+    ok(await as('root', ['create', '-f', '-'], YAML.stringify(tenant)), 'root creates the tenant');
+    ok(await as('alice', ['create', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'corp-dev', labels: { 'kumo.dev/tenant': 'corp' } } })), 'alice creates a tenant namespace');
+    const cluster = (name: string): string => YAML.stringify({ apiVersion: 'kumo.dev/v1alpha1', kind: 'Cluster', metadata: { name, namespace: 'corp-dev' } });
+    ok(await as('bob', ['create', '-f', '-'], cluster('one')), 'bob creates cluster one');
+    ok(await as('bob', ['create', '-f', '-'], cluster('two')), 'bob creates cluster two');
+    const three = await as('bob', ['create', '-f', '-'], cluster('three'));
+    assert.equal(three.code, 1);
+    assert.match(three.stderr, /clusters\.kumo\.dev "three" is forbidden: exceeded quota: corp, requested: clusters=1, used: clusters=2, limited: clusters=2/);
+    for (const user of ['alice', 'bob']) {
+      const raise = await as(user, ['patch', 'tenant', 'corp', '--type=merge', '-p', '{"spec":{"quota":{"clusters":10}}}']);
+      assert.equal(raise.code, 1, `${user} may not raise the quota`);
+      assert.match(raise.stderr, /forbidden/);
+    }
+    assert.equal(ok(await as('root', ['get', 'tenant', 'corp', '-o', 'jsonpath={.status.usage.clusters}']), 'get usage'), '2');
+  });
+});
