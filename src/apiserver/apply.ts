@@ -2,10 +2,10 @@
 // `fieldManager` query parameter, else the User-Agent's prefix, as kube-apiserver's
 // managerOrUserAgent), the checks kube makes on Create/Update/PatchOptions, and the decoding of an
 // `application/apply-patch+yaml` body. The field ownership itself is api/patch/fieldmanager.
-import YAML from 'yaml';
 import { KumoError, type ErrorCause } from '../lib/errors.js';
 import { FIELD_MANAGER_MAX_LENGTH } from '../api/patch/fieldmanager.js';
 import type { KObject } from '../api/types.js';
+import { parseYamlBody } from './bodylimits.js';
 import { isObject } from './object.js';
 
 export type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions';
@@ -64,7 +64,7 @@ export function writeFieldManager(q: URLSearchParams, userAgent: string, kind: O
 export function decodeApplyPatch(body: Buffer): KObject {
   let v: unknown;
   try {
-    v = YAML.parse(body.toString('utf8'));
+    v = parseYamlBody(body);
   } catch (err) {
     throw new KumoError('BadRequest', `error decoding YAML: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)}`);
   }

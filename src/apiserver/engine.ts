@@ -2,7 +2,6 @@
 // it on that resource's ResourceStorage. Schemas in, API out: no route is written per kind.
 import type http from 'node:http';
 import jsonpatch from 'fast-json-patch';
-import YAML from 'yaml';
 import { KumoError, isKumoError, type ErrorCause } from '../lib/errors.js';
 import { tokenRequestSchema } from '../api/index.js';
 import { buildOpenAPIV2, buildOpenAPIV3, encodeOpenAPIV2Proto, OPENAPI_V2_PROTOBUF, type OpenAPIOptions, type OpenAPIV3Documents, type ServedDocument } from '../api/openapi/index.js';
@@ -22,7 +21,7 @@ import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { requestUser } from './auth/types.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
-import { checkBodyDepth, parseJsonBody } from './depth.js';
+import { checkBodyDepth, parseJsonBody, parseYamlBody } from './bodylimits.js';
 import { APPLY_PATCH, negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
 import { decodeApplyPatch, writeFieldManager, type OptionsKind } from './apply.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
@@ -743,7 +742,7 @@ function decodeBody(req: http.IncomingMessage, body: Buffer, defaults?: { apiVer
   const type = negotiateInput(req.headers['content-type']);
   let v: unknown;
   try {
-    v = type === 'application/yaml' ? YAML.parse(body.toString('utf8')) : JSON.parse(body.toString('utf8'));
+    v = type === 'application/yaml' ? parseYamlBody(body) : JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new KumoError('BadRequest', `the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -17,7 +17,7 @@ import protobuf from 'protobufjs';
 import { formatQuantity, parseQuantity } from '../api/builtin/quantity.js';
 import type { KObject } from '../api/types.js';
 import { KumoError } from '../lib/errors.js';
-import { checkBodyDepth } from './depth.js';
+import { checkBodyDepth } from './bodylimits.js';
 import { BODY_MEDIA_TYPES, parseMediaType } from './negotiate.js';
 import { DELETE_OPTIONS_MESSAGE, K8S_PROTOS, KIND_MESSAGES } from './protobuf/definitions.js';
 

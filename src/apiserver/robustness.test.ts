@@ -14,7 +14,7 @@ import { schemaOps } from '../api/schema/ops.js';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
 import { answerClientError, clientErrorStatus } from './clienterror.js';
-import { MAX_BODY_DEPTH, checkBodyDepth, nestingDepth, parseJsonBody } from './depth.js';
+import { MAX_BODY_DEPTH, checkBodyDepth, nestingDepth, parseJsonBody, parseYamlBody } from './bodylimits.js';
 import { ApiEngine, watchTimeoutMs } from './engine.js';
 import { createApiHandler, versionInfo } from './http.js';
 import { WARNINGS_TOTAL_RUNES, WARNING_ITEM_RUNES, limitWarnings } from './respond.js';
@@ -57,6 +57,35 @@ describe('robustness: what the API fuzz test found', () => {
       assert.doesNotThrow(() => checkBodyDepth(JSON.parse(deepJson(MAX_BODY_DEPTH))));
       assert.throws(() => checkBodyDepth(JSON.parse(deepJson(MAX_BODY_DEPTH + 1))), /exceeded max depth of 1000/);
       assert.throws(() => parseJsonBody(Buffer.from('{"a":'), 'error decoding patch'), /^KumoError: error decoding patch: /);
+    });
+  });
+
+  describe('YAML bodies', () => {
+    it('finds duplicate keys in one pass per mapping (the pairwise check held the event loop for minutes at 100,000 keys)', () => {
+      assert.throws(() => parseYamlBody(Buffer.from('a: 1\na: 2\n')), /Map keys must be unique: "a"/);
+      assert.throws(() => parseYamlBody(Buffer.from('x: {a: 1, a: 2}\n')), /Map keys must be unique/);
+      assert.deepEqual(parseYamlBody(Buffer.from('- {a: 1}\n- {a: 1}\n')), [{ a: 1 }, { a: 1 }]);
+      assert.deepEqual(parseYamlBody(Buffer.from('1: x\n"1": y\n')), { 1: 'y' }, 'keys of different types differ, as in the yaml package');
+      assert.throws(() => parseYamlBody(Buffer.from('a: 1\n---\nb: 2\n')), /multiple documents/);
+      const time = (n: number): number => {
+        const block = Buffer.from(Array.from({ length: n }, (_, i) => `k${i}: v`).join('\n'));
+        const t0 = process.hrtime.bigint();
+        parseYamlBody(block);
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      };
+      time(2000);
+      const small = time(5000);
+      const large = time(40_000);
+      assert.ok(large / small < 30, `8x the keys took ${(large / small).toFixed(1)}x the time (${small.toFixed(0)} → ${large.toFixed(0)} ms): quadratic?`);
+    });
+
+    it('reads JSON as JSON, with the depth limit', () => {
+      const wide = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 'v']))));
+      const t0 = Date.now();
+      assert.equal(Object.keys(parseYamlBody(wide) as object).length, 100_000);
+      assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+      assert.throws(() => parseYamlBody(Buffer.from(deepJson(MAX_BODY_DEPTH + 1))), /exceeded max depth of 1000/);
+      assert.deepEqual(parseYamlBody(Buffer.from('{a: 1, b: [x]}')), { a: 1, b: ['x'] }, 'flow-style YAML is not JSON, and still YAML');
     });
   });
 
@@ -142,6 +171,17 @@ describe('robustness: what the API fuzz test found', () => {
       }
       const tooDeep = await request(port, 'POST', addons, `{"metadata":{"name":"deeper"},"spec":{"cluster":"c1","definition":"d","values":${deepJson(MAX_BODY_DEPTH - 1)}}}`);
       assert.equal(tooDeep.status, 400, tooDeep.body.slice(0, 300));
+    });
+
+    it('answers an apply or a YAML create with 100,000 keys in a mapping without stalling', async () => {
+      const keys = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 'v']));
+      const t0 = Date.now();
+      const applied = await request(port, 'PATCH', '/api/v1/namespaces/default/configmaps/wide?fieldManager=t', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wide' }, data: { a: 'b' }, extra: keys }, { 'content-type': 'application/apply-patch+yaml' });
+      assert.ok(applied.status < 500, applied.body.slice(0, 300));
+      const yaml = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide-yaml}\ndata:\n${Array.from({ length: 20_000 }, (_, i) => `  k${i}: v`).join('\n')}\n`;
+      const created = await request(port, 'POST', '/api/v1/namespaces/default/configmaps', yaml, { 'content-type': 'application/yaml' });
+      assert.equal(created.status, 201, created.body.slice(0, 300));
+      assert.ok(Date.now() - t0 < 20_000, `${Date.now() - t0} ms`);
     });
 
     it('answers a watch with a malformed resourceVersion with 400 before streaming (it reset the connection mid-stream)', async () => {

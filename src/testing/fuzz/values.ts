@@ -2,7 +2,7 @@
 // nulls, huge strings, unicode, deep nesting, numbers JSON.parse turns into Infinity), and the
 // mutators that put them into otherwise valid objects. Values that JSON.stringify cannot produce
 // (a 100,000-deep array, `1e400`, duplicate keys) are `Raw` JSON text spliced in when serialized.
-import { MAX_BODY_DEPTH } from '../../apiserver/depth.js';
+import { MAX_BODY_DEPTH } from '../../apiserver/bodylimits.js';
 import type { Rng } from './rng.js';
 
 /** JSON text inserted verbatim where the value stands. */
