@@ -86,14 +86,21 @@ export function forbiddenMessage(a: Attributes): string {
   return `User ${JSON.stringify(user)} cannot ${a.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(a.apiGroup)} at the cluster scope`;
 }
 
-/** The 403 Status kube writes for a request no authorizer allowed (apierrors.NewForbidden). */
-export function forbidden(a: Attributes, reason: string): KumoError {
-  const msg = reason === '' ? forbiddenMessage(a) : `${forbiddenMessage(a)}: ${reason}`;
-  const gr = a.resource === '' ? '' : a.apiGroup === '' ? a.resource : `${a.resource}.${a.apiGroup}`;
-  const message = gr === '' ? `forbidden: ${msg}` : a.name === '' ? `${gr} is forbidden: ${msg}` : `${gr} ${JSON.stringify(a.name)} is forbidden: ${msg}`;
+/** `<resource>.<group> "<name>" is forbidden: <err>` (apierrors.NewForbidden). */
+export function forbiddenError(group: string, resource: string, name: string, err: string): KumoError {
+  const qualified = resource === '' ? '' : group === '' ? resource : `${resource}.${group}`;
+  let message: string;
+  if (qualified === '') message = `forbidden: ${err}`;
+  else if (name === '') message = `${qualified} is forbidden: ${err}`;
+  else message = `${qualified} ${JSON.stringify(name)} is forbidden: ${err}`;
   const details: { name?: string; group?: string; kind?: string } = {};
-  if (a.name !== '') details.name = a.name;
-  if (a.apiGroup !== '') details.group = a.apiGroup;
-  if (a.resource !== '') details.kind = a.resource;
+  if (name !== '') details.name = name;
+  if (group !== '') details.group = group;
+  if (resource !== '') details.kind = resource;
   return new KumoError('Forbidden', message, details);
+}
+
+/** The 403 Status kube writes for a request no authorizer allowed. */
+export function forbidden(a: Attributes, reason: string): KumoError {
+  return forbiddenError(a.apiGroup, a.resource, a.name, reason === '' ? forbiddenMessage(a) : `${forbiddenMessage(a)}: ${reason}`);
 }
