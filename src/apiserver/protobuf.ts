@@ -2,7 +2,7 @@
 // object the same request would carry as JSON.
 //
 // client-go typed clients (kubectl 1.33's `create configmap|secret|namespace|serviceaccount|token|
-// role|rolebinding|clusterrole|clusterrolebinding`, and controllers built on client-go) send their
+// role|rolebinding|clusterrole|clusterrolebinding|quota`, and controllers built on client-go) send their
 // bodies as protobuf and never fall back to JSON for a request body; responses stay JSON (they accept
 // it). The body is kube's protobuf envelope: the magic `k8s\0`, then a runtime.Unknown whose typeMeta
 // names the kind and whose `raw` is the object's message (k8s.io/apimachinery runtime/serializer/
