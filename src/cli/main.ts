@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .option('--oidc-required-claim <key=value>', 'a claim the ID token must carry with exactly this value (repeatable)', collectList, [])
     .option('--oidc-ca-file <file>', 'PEM CAs trusted for the OIDC issuer\'s HTTPS (default: the system\'s)')
     .option('--oidc-signing-algs <list>', 'accepted ID token signing algorithms (comma-separated)', collectList, [])
-    .option('--authorization-mode <modes>', 'authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, RBAC (system:masters is always allowed)', 'AlwaysAllow')
+    .option('--authorization-mode <modes>', 'authorizers in order, comma-separated: AlwaysAllow, AlwaysDeny, RBAC (system:masters is always allowed)', 'RBAC')
     .action(async (opts: ServerFlags) => {
       await runServer(opts);
     });

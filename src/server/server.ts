@@ -42,7 +42,7 @@ export interface ServerOptions {
   logger: Logger;
   /** kube-apiserver's authentication flags (token file, service account keys and issuers, OIDC, anonymous). */
   authentication?: AuthenticationOptions;
-  /** --authorization-mode, in order (default AlwaysAllow). system:masters is always allowed first. */
+  /** --authorization-mode, in order (default RBAC, which brings tenancy). system:masters is always allowed first. */
   authorizationModes?: string[];
   /** The authorizers of each mode (default: AlwaysAllow and AlwaysDeny; RBAC plugs in here). */
   modeAuthorizers?: ModeAuthorizers;
@@ -134,7 +134,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     rbacRef = rbac;
     tenancyRef = tenancy;
     const rbacAuthorizers = [rbac.authorizer, tenancy.authorizer];
-    const authorizer = authorizerFor(opts.authorizationModes ?? ['AlwaysAllow'], opts.modeAuthorizers ?? { ...DEFAULT_MODE_AUTHORIZERS, RBAC: () => rbacAuthorizers });
+    const authorizer = authorizerFor(opts.authorizationModes ?? ['RBAC'], opts.modeAuthorizers ?? { ...DEFAULT_MODE_AUTHORIZERS, RBAC: () => rbacAuthorizers });
     const rbacOn = authorizer.authorizers.includes(rbac.authorizer);
     const tenancyOn = authorizer.authorizers.includes(tenancy.authorizer);
     const chain = () => authorizer.authorizers;
