@@ -7,6 +7,9 @@
 // refuses anything deeper than 1,000 levels at the edge, as it decodes the body (the same bound as a
 // strategic merge patch's, api/patch/strategic.ts); no Kubernetes object comes near it.
 //
+// Numbers: JSON's `1e400` parses to Infinity and YAML has `.inf` and `.nan`; JSON.stringify stores
+// them as null, past validation. Such a body is refused (as kube's float64 decoding does).
+//
 // YAML keys: the yaml package checks each mapping's keys for duplicates pair by pair, so a 1 MiB
 // mapping of 100,000 keys held the event loop for minutes (every other request hung behind it).
 // Bodies are parsed without that check, and duplicates are then found with one set per mapping; a
@@ -18,7 +21,13 @@ export const MAX_BODY_DEPTH = 1000;
 
 /** The nesting depth of a JSON value (a scalar is 0, `{}` and `[]` are 1), counted without recursion; stops past `limit`. */
 export function nestingDepth(value: unknown, limit = Infinity): number {
+  return walk(value, limit).depth;
+}
+
+/** One pass without recursion: the nesting depth (up to just past `limit`) and whether a number is not finite. */
+function walk(value: unknown, limit: number): { depth: number; nonFinite: boolean } {
   let max = 0;
+  let nonFinite = typeof value === 'number' && !Number.isFinite(value);
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, d] = stack.pop() as [unknown, number];
@@ -26,23 +35,35 @@ export function nestingDepth(value: unknown, limit = Infinity): number {
     const depth = d + 1;
     if (depth > max) {
       max = depth;
-      if (max > limit) return max;
+      if (max > limit) return { depth: max, nonFinite };
     }
     for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
       if (child !== null && typeof child === 'object') stack.push([child, depth]);
+      else if (typeof child === 'number' && !Number.isFinite(child)) nonFinite = true;
     }
   }
-  return max;
+  return { depth: max, nonFinite };
 }
 
-/** Throws BadRequest (`<prefix>: exceeded max depth …`) when a decoded body nests deeper than MAX_BODY_DEPTH. */
-export function checkBodyDepth(value: unknown, prefix = 'the body of the request could not be decoded'): void {
-  if (nestingDepth(value, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-    throw new KumoError('BadRequest', `${prefix}: exceeded max depth of ${MAX_BODY_DEPTH} nested objects and lists`);
-  }
+/**
+ * Why a decoded body cannot be taken, or undefined: nested deeper than MAX_BODY_DEPTH, or holding a
+ * number no float64 holds (JSON's `1e400` parses to Infinity, YAML has `.inf` and `.nan`; stored,
+ * JSON.stringify wrote them as null — found by the API fuzz test, seed 606; kube refuses them too).
+ */
+export function bodyProblem(value: unknown): string | undefined {
+  const { depth, nonFinite } = walk(value, MAX_BODY_DEPTH);
+  if (depth > MAX_BODY_DEPTH) return `exceeded max depth of ${MAX_BODY_DEPTH} nested objects and lists`;
+  if (nonFinite) return 'a number is out of the range of a float64 (or not a number)';
+  return undefined;
 }
 
-/** JSON.parse of a request body (V8's parser does not recurse), then the depth check; BadRequest `<prefix>: <why>` for either. */
+/** Throws BadRequest (`<prefix>: <why>`) for a decoded body bodyProblem refuses. */
+export function checkDecodedBody(value: unknown, prefix = 'the body of the request could not be decoded'): void {
+  const why = bodyProblem(value);
+  if (why !== undefined) throw new KumoError('BadRequest', `${prefix}: ${why}`);
+}
+
+/** JSON.parse of a request body (V8's parser does not recurse), then checkDecodedBody; BadRequest `<prefix>: <why>` for either. */
 export function parseJsonBody(body: Buffer, prefix: string): unknown {
   let v: unknown;
   try {
@@ -50,7 +71,7 @@ export function parseJsonBody(body: Buffer, prefix: string): unknown {
   } catch (err) {
     throw new KumoError('BadRequest', `${prefix}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  checkBodyDepth(v, prefix);
+  checkDecodedBody(v, prefix);
   return v;
 }
 
@@ -71,8 +92,8 @@ export function parseYamlBody(body: Buffer): unknown {
       // YAML's flow style, or broken: the YAML parser decides.
     }
     if (v !== undefined) {
-      // (The yaml package stops near 800 levels by itself.)
-      if (nestingDepth(v, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) throw new Error(`exceeded max depth of ${MAX_BODY_DEPTH} nested objects and lists`);
+      const why = bodyProblem(v);
+      if (why !== undefined) throw new Error(why);
       return v;
     }
   }
@@ -97,5 +118,9 @@ export function parseYamlBody(body: Buffer): unknown {
       for (const item of node.items) stack.push(item);
     }
   }
-  return doc.toJS() as unknown;
+  const v = doc.toJS() as unknown;
+  // (Its depth the yaml package bounds by itself, near 800 levels.)
+  const why = bodyProblem(v);
+  if (why !== undefined) throw new Error(why);
+  return v;
 }

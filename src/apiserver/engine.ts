@@ -21,7 +21,7 @@ import { groupResource, isObject, meta, rfc3339 } from './object.js';
 import { requestUser } from './auth/types.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
-import { checkBodyDepth, parseJsonBody, parseYamlBody } from './bodylimits.js';
+import { checkDecodedBody, parseJsonBody, parseYamlBody } from './bodylimits.js';
 import { APPLY_PATCH, negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
 import { decodeApplyPatch, writeFieldManager, type OptionsKind } from './apply.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
@@ -746,7 +746,7 @@ function decodeBody(req: http.IncomingMessage, body: Buffer, defaults?: { apiVer
   } catch (err) {
     throw new KumoError('BadRequest', `the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }
-  checkBodyDepth(v);
+  checkDecodedBody(v);
   if (!isObject(v)) throw new KumoError('BadRequest', 'the body of the request must be a JSON object');
   return v;
 }

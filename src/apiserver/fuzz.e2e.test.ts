@@ -7,6 +7,7 @@
 //   KUMO_FUZZ_SEED=<n>       the seed (printed at the start of every run)
 //   KUMO_FUZZ_COUNT=<n>      how many requests (default 10,000)
 //   KUMO_FUZZ_ONLY=<i,j-k,…> replay only these requests of the seed (j-k: a range), printing them in full
+//   KUMO_FUZZ_DEBUG=1        print each invalid stored revision beside the revision before it
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +16,7 @@ import { randomSeed } from '../testing/fuzz/rng.js';
 import { FuzzClient, credentialsFrom, pool } from '../testing/fuzz/send.js';
 import { hasFixture } from '../testing/fuzz/fixtures.js';
 import { isCreateOnly, kindLabel, type FuzzKind } from '../testing/fuzz/generate.js';
-import { call, discoverKinds, formatFinding, readBackPath, report, runFuzz, setUp, type RunResult } from '../testing/fuzz/run.js';
+import { call, discoverKinds, formatFinding, readBackPath, report, runFuzz, setUp, writersOf, type RunResult } from '../testing/fuzz/run.js';
 import { StoredValidator, keysOfRejectedRequests, readStore, type StoreSnapshot } from '../testing/fuzz/stored.js';
 
 const SEED = process.env.KUMO_FUZZ_SEED ? Number(process.env.KUMO_FUZZ_SEED) : randomSeed();
@@ -108,7 +109,16 @@ describe(`API fuzz: ${ONLY ? `replay of ${ONLY.join(',')}` : `${COUNT} requests`
       const p = validator.check(row.key, row.value);
       if (p === undefined) continue;
       checked++;
-      if (p.length > 0) problems.push(`${row.key}@${row.rev}: ${p.join('; ')}`);
+      if (p.length > 0 && process.env.KUMO_FUZZ_DEBUG) {
+        const prev = [...now.log].reverse().find((r) => r.key === row.key && r.rev < row.rev);
+        console.log(`DEBUG prev@${prev?.rev}: ${prev?.value?.toString()}\nDEBUG this@${row.rev}: ${row.value.toString()}`);
+      }
+      if (p.length > 0) {
+        // The first answer carrying that resourceVersion (later no-op writes answer with it too).
+        const by = [...run.outcomes.values()].filter((o) => o.rv === String(row.rev)).sort((a, b) => a.index - b.index)[0];
+        const who = by ? `written by #${by.index} ${by.method} ${by.path.slice(0, 200)}` : `not answered to any request (a controller's write?); successful writes of the key: ${writersOf(row.key, run.outcomes.values()).map((i) => `#${i}`).join(' ') || 'none'}`;
+        problems.push(`${row.key}@${row.rev}: ${p.join('; ')} (${who})`);
+      }
     }
     console.log(`fuzz: ${checked} revisions written during the run checked`);
     assert.deepEqual(problems.slice(0, 30), [], `${problems.length} invalid stored revisions (seed ${SEED})`);

@@ -17,7 +17,7 @@ import protobuf from 'protobufjs';
 import { formatQuantity, parseQuantity } from '../api/builtin/quantity.js';
 import type { KObject } from '../api/types.js';
 import { KumoError } from '../lib/errors.js';
-import { checkBodyDepth } from './bodylimits.js';
+import { checkDecodedBody } from './bodylimits.js';
 import { BODY_MEDIA_TYPES, parseMediaType } from './negotiate.js';
 import { DELETE_OPTIONS_MESSAGE, K8S_PROTOS, KIND_MESSAGES } from './protobuf/definitions.js';
 
@@ -435,6 +435,6 @@ function fieldsV1JSON(msg: Record<string, unknown> | undefined): unknown {
   } catch (err) {
     throw badRequest(`proto: FieldsV1: invalid JSON: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  checkBodyDepth(v, 'proto: FieldsV1');
+  checkDecodedBody(v, 'proto: FieldsV1');
   return v;
 }

@@ -14,7 +14,7 @@ import { schemaOps } from '../api/schema/ops.js';
 import { openStore } from '../store/registry.js';
 import type { Store } from '../store/types.js';
 import { answerClientError, clientErrorStatus } from './clienterror.js';
-import { MAX_BODY_DEPTH, checkBodyDepth, nestingDepth, parseJsonBody, parseYamlBody } from './bodylimits.js';
+import { MAX_BODY_DEPTH, bodyProblem, checkDecodedBody, nestingDepth, parseJsonBody, parseYamlBody } from './bodylimits.js';
 import { ApiEngine, watchTimeoutMs } from './engine.js';
 import { createApiHandler, versionInfo } from './http.js';
 import { WARNINGS_TOTAL_RUNES, WARNING_ITEM_RUNES, limitWarnings } from './respond.js';
@@ -54,9 +54,19 @@ describe('robustness: what the API fuzz test found', () => {
     });
 
     it('refuses more than MAX_BODY_DEPTH levels with BadRequest, accepts exactly that many', () => {
-      assert.doesNotThrow(() => checkBodyDepth(JSON.parse(deepJson(MAX_BODY_DEPTH))));
-      assert.throws(() => checkBodyDepth(JSON.parse(deepJson(MAX_BODY_DEPTH + 1))), /exceeded max depth of 1000/);
+      assert.doesNotThrow(() => checkDecodedBody(JSON.parse(deepJson(MAX_BODY_DEPTH))));
+      assert.throws(() => checkDecodedBody(JSON.parse(deepJson(MAX_BODY_DEPTH + 1))), /exceeded max depth of 1000/);
       assert.throws(() => parseJsonBody(Buffer.from('{"a":'), 'error decoding patch'), /^KumoError: error decoding patch: /);
+    });
+  });
+
+  describe('numbers no float64 holds', () => {
+    it('are refused at decode: JSON 1e400, YAML .inf and .nan (stored, they became null past validation)', () => {
+      assert.match(bodyProblem(JSON.parse('{"a":[1e400]}')) ?? '', /out of the range of a float64/);
+      assert.match(bodyProblem(JSON.parse('-1e400')) ?? '', /out of the range/);
+      assert.equal(bodyProblem(JSON.parse('{"a":1.7976931348623157e308,"b":-0}')), undefined);
+      assert.throws(() => parseJsonBody(Buffer.from('{"spec":{"hard":{"x":-1e400}}}'), 'error decoding patch'), /^KumoError: error decoding patch: a number is out of the range/);
+      for (const y of ['a: .inf\n', 'a: [-.inf]\n', 'a: .nan\n', '{"a": 1e999}']) assert.throws(() => parseYamlBody(Buffer.from(y)), /out of the range/, y);
     });
   });
 
@@ -182,6 +192,26 @@ describe('robustness: what the API fuzz test found', () => {
       const created = await request(port, 'POST', '/api/v1/namespaces/default/configmaps', yaml, { 'content-type': 'application/yaml' });
       assert.equal(created.status, 201, created.body.slice(0, 300));
       assert.ok(Date.now() - t0 < 20_000, `${Date.now() - t0} ms`);
+    });
+
+    it('refuses a patch or create holding 1e400 or .inf with 400 and leaves the object as it was (it stored null in a ResourceQuota)', async () => {
+      const quotas = '/api/v1/namespaces/default/resourcequotas';
+      const created = await request(port, 'POST', quotas, { metadata: { name: 'inf' }, spec: { hard: { 'limits.memory': '1Gi', secrets: '10' } } });
+      assert.equal(created.status, 201, created.body);
+      const patches: [string, string][] = [
+        ['application/strategic-merge-patch+json', '{"spec":{"hard":{"limits.memory":-1e400},"$patch":"replace"}}'],
+        ['application/merge-patch+json', '{"spec":{"hard":{"limits.memory":1e400}}}'],
+        ['application/json-patch+json', '[{"op":"replace","path":"/spec/hard/limits.memory","value":1e999}]'],
+        ['application/apply-patch+yaml', 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: inf}\nspec: {hard: {limits.memory: .inf}}\n'],
+      ];
+      for (const [type, body] of patches) {
+        const r = await request(port, 'PATCH', `${quotas}/inf?fieldManager=t`, body, { 'content-type': type });
+        assert.equal(r.status, 400, `${type}: ${r.body.slice(0, 300)}`);
+      }
+      const yaml = await request(port, 'POST', quotas, 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: inf2}\nspec: {hard: {secrets: .nan}}\n', { 'content-type': 'application/yaml' });
+      assert.equal(yaml.status, 400, yaml.body);
+      const got = JSON.parse((await request(port, 'GET', `${quotas}/inf`)).body) as { spec: { hard: Record<string, unknown> } };
+      assert.deepEqual(got.spec.hard, { 'limits.memory': '1Gi', secrets: '10' });
     });
 
     it('answers a watch with a malformed resourceVersion with 400 before streaming (it reset the connection mid-stream)', async () => {

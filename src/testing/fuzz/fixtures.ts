@@ -34,15 +34,22 @@ export function widgetsCrd(): Record<string, Json> {
                 spec: {
                   type: 'object',
                   required: ['size'],
+                  'x-kubernetes-validations': [{ rule: '!has(self.replicas) || self.replicas <= self.size', message: 'replicas must not exceed size' }],
                   properties: {
                     size: { type: 'integer', minimum: 0, maximum: 1000 },
                     replicas: { type: 'integer', minimum: 0, default: 1 },
                     ratio: { type: 'number' },
                     title: { type: 'string', maxLength: 64 },
                     mode: { type: 'string', enum: ['fast', 'slow'], default: 'fast' },
-                    code: { type: 'string', pattern: '^[a-z]+$' },
+                    code: { type: 'string', pattern: '^[a-z]+$', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'code is immutable' }] },
                     enabled: { type: 'boolean' },
-                    tags: { type: 'array', items: { type: 'string' }, maxItems: 16, 'x-kubernetes-list-type': 'set' },
+                    tags: {
+                      type: 'array',
+                      items: { type: 'string', maxLength: 64 },
+                      maxItems: 16,
+                      'x-kubernetes-list-type': 'set',
+                      'x-kubernetes-validations': [{ rule: "self.all(t, t.matches('^[a-z0-9-]*$'))", messageExpression: "'tags must be lowercase: ' + self.join(',')" }],
+                    },
                     ports: {
                       type: 'array',
                       'x-kubernetes-list-type': 'map',

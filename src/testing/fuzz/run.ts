@@ -4,6 +4,7 @@
 import YAML from 'yaml';
 import { builtinResourceTypes } from '../../api/index.js';
 import { crdResourceTypes } from '../../apiserver/crds.js';
+import { parseStorageKey } from '../../apiserver/keys.js';
 import { parseRequestInfo } from '../../apiserver/requestinfo.js';
 import { WIDGETS_CRD, fixture, widgetsCrd } from './fixtures.js';
 import { BASE_NAMES, DC_NAMES, DEL_NAMES, LC, LC_X, NS_A, NS_B, NS_DC, collectionPath, fuzzKind, generateRequest, isCreateOnly, objectName, type FuzzKind, type FuzzRequest } from './generate.js';
@@ -132,6 +133,8 @@ export interface Outcome {
   status: number;
   /** Request body bytes. */
   bytes: number;
+  /** For a successful write: the resourceVersion of the object it answered with (the store revision it wrote). */
+  rv?: string;
   /** The decoded answer, for successful creates (to read back afterwards). */
   created?: { apiVersion?: string; kind?: string; metadata?: Record<string, unknown> };
   ms: number;
@@ -189,6 +192,18 @@ export function judge(req: FuzzRequest, res: FuzzResponse): Finding | undefined 
   return undefined;
 }
 
+/** The resourceVersion a successful write answered with (JSON or YAML object bodies under 1 MiB). */
+function writtenRevision(req: FuzzRequest, res: FuzzResponse): string | undefined {
+  if (res.status < 200 || res.status >= 300 || res.error || req.method === 'GET' || req.method === 'HEAD' || res.body.length > 1024 * 1024) return undefined;
+  try {
+    const b = decode(res) as { metadata?: { resourceVersion?: unknown } } | null;
+    const rv = b?.metadata?.resourceVersion;
+    return typeof rv === 'string' ? rv : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function decodeCreated(req: FuzzRequest, res: FuzzResponse): Outcome['created'] {
   if (res.status !== 201 || req.dryRun || res.error) return undefined;
   try {
@@ -226,17 +241,26 @@ export async function runFuzz(client: FuzzClient, o: RunOptions): Promise<RunRes
   const findings: Finding[] = [];
   let tooLargeRv = 0;
   const started = Date.now();
+  /** The last request each client connection carried, to name it when the next one on it fails. */
+  const lastOnConnection = new Map<number, number>();
   await pool(indexes.length, o.concurrency, async (n) => {
     const index = indexes[n] ?? 0;
     const req = generateRequest({ seed: o.seed, kinds: o.kinds }, index);
     const res = await client.send(req, req.watch ? 10_000 : 30_000);
     o.onReplay?.(req, res);
     const finding = judge(req, res);
+    if (res.connection) {
+      const before = lastOnConnection.get(res.connection.localPort);
+      if (finding && res.connection.reused && before !== undefined) finding.detail += ` (on a connection that carried #${before} before)`;
+      lastOnConnection.set(res.connection.localPort, index);
+    }
     if (finding) findings.push(finding);
     if (res.status === 504 && !finding) tooLargeRv++;
     const out: Outcome = { index, method: req.method, path: req.path, op: req.op, kind: req.kind, dryRun: req.dryRun, watch: req.watch, status: res.status, bytes: req.body?.length ?? 0, ms: res.ms };
     const created = decodeCreated(req, res);
     if (created) out.created = created;
+    const rv = writtenRevision(req, res);
+    if (rv !== undefined) out.rv = rv;
     outcomes.set(index, out);
   });
   return { outcomes, findings: findings.sort((a, b) => a.index - b.index), tooLargeRv, wallMs: Date.now() - started };
@@ -310,4 +334,26 @@ export function report(r: RunResult, seed: number): string {
 
 export function formatFinding(f: Finding, seed: number): string {
   return `  [${f.kind}] #${f.index} (replay: KUMO_FUZZ_SEED=${seed} KUMO_FUZZ_ONLY=${f.index}) ${f.method} ${f.path} op=${f.op} status=${f.status}\n      ${f.detail}${f.requestBody ? `\n      body: ${f.requestBody}` : ''}`;
+}
+
+/** The successful writes of the run that could have written `key` (to name in a finding about it). */
+export function writersOf(key: string, outcomes: Iterable<Outcome>): number[] {
+  const parts = parseStorageKey(key);
+  if (!parts) return [];
+  const out: number[] = [];
+  for (const o of outcomes) {
+    if (o.status < 200 || o.status >= 300 || o.method === 'GET' || o.method === 'HEAD') continue;
+    let info: ReturnType<typeof parseRequestInfo>;
+    try {
+      info = parseRequestInfo(o.method, o.path);
+    } catch {
+      continue;
+    }
+    const name = info.resource === 'namespaces' && info.apiGroup === '' ? info.namespace || info.name : info.name;
+    if (String(info.logicalCluster) !== String(parts.cluster) || info.apiGroup !== parts.group || info.resource !== parts.plural) continue;
+    if (name !== '' && name !== parts.name) continue;
+    if (parts.namespace !== undefined && info.namespace !== parts.namespace) continue;
+    out.push(o.index);
+  }
+  return out.sort((a, b) => a - b);
 }

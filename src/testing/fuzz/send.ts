@@ -30,6 +30,8 @@ export interface FuzzResponse {
   /** A transport failure: `timeout`, `reset`, or the client's own refusal to send (`client: …`). */
   error?: string;
   ms: number;
+  /** The client's local port (which connection carried it) and whether that connection had carried earlier requests. */
+  connection?: { localPort: number; reused: boolean };
 }
 
 export class FuzzClient {
@@ -51,11 +53,12 @@ export class FuzzClient {
     const started = Date.now();
     return new Promise((resolve) => {
       let done = false;
+      let connection: FuzzResponse['connection'];
       const finish = (r: Omit<FuzzResponse, 'ms'>): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        resolve({ ...r, ms: Date.now() - started });
+        resolve(connection ? { ...r, ms: Date.now() - started, connection } : { ...r, ms: Date.now() - started });
       };
       const headers: Record<string, string | number> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = v;
@@ -83,6 +86,13 @@ export class FuzzClient {
         finish({ status: 0, headers: {}, body: Buffer.alloc(0), truncated: false, error: `timeout: no complete answer within ${timeoutMs} ms` });
         r.destroy();
       }, timeoutMs);
+      r.on('socket', (sock) => {
+        const note = (): void => {
+          connection = { localPort: sock.localPort ?? 0, reused: r.reusedSocket };
+        };
+        if (sock.localPort !== undefined) note();
+        else sock.once('connect', note);
+      });
       r.on('error', (err: NodeJS.ErrnoException) => finish({ status: 0, headers: {}, body: Buffer.alloc(0), truncated: false, error: `reset: ${err.code ?? ''} ${err.message}` }));
       if (req.body !== undefined) r.end(req.body);
       else r.end();
