@@ -25,5 +25,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   const status = clientErrorStatus(err.code);
   const body = JSON.stringify(status);
   const reason = status.code === 405 ? 'Method Not Allowed' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  // The answer to a HEAD has no body (a client reading one would take it for a next response).
+  const raw = (err as NodeJS.ErrnoException & { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(`HTTP/1.1 ${status.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`);
 }

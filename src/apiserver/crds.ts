@@ -42,8 +42,81 @@ export function crdSchemaCauses(crd: KObject): ErrorCause[] {
       causes.push({ field: `${path}.schema.openAPIV3Schema`, reason: 'FieldValueRequired', message: 'Required value: schemas are required' });
       return;
     }
-    causes.push(...checkStructural(schema, `${path}.schema.openAPIV3Schema`));
+    const shape = schemaShapeCauses(schema, `${path}.schema.openAPIV3Schema`);
+    // The structural checks read the schema as JSONSchemaProps: only one of that shape gets to them.
+    causes.push(...(shape.length > 0 ? shape : checkStructural(schema, `${path}.schema.openAPIV3Schema`)));
   });
+  return causes;
+}
+
+const SCHEMA_STRINGS = ['type', 'format', 'pattern', 'description', 'title', 'id', '$schema', '$ref', 'x-kubernetes-list-type', 'x-kubernetes-map-type'];
+const SCHEMA_BOOLS = ['exclusiveMaximum', 'exclusiveMinimum', 'uniqueItems', 'nullable', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource', 'x-kubernetes-int-or-string'];
+const SCHEMA_NUMBERS = ['maximum', 'minimum', 'multipleOf'];
+const SCHEMA_INTEGERS = ['maxLength', 'minLength', 'maxItems', 'minItems', 'maxProperties', 'minProperties'];
+const SCHEMA_STRING_LISTS = ['required', 'x-kubernetes-list-map-keys'];
+const SCHEMA_MAPS = ['properties', 'patternProperties', 'definitions'];
+const SCHEMA_LISTS = ['allOf', 'anyOf', 'oneOf'];
+const RULE_STRINGS = ['rule', 'message', 'messageExpression', 'reason', 'fieldPath'];
+
+/**
+ * Whether an openAPIV3Schema has the shape of JSONSchemaProps (kube decodes it into that type and
+ * answers a wrong type with an error): every schema node an object, every keyword of its type. The
+ * structural checks assume that shape; a CRD whose schema held `properties: {x: null}` was a 500
+ * there (found by the API fuzz test, seed 13). One pass, without recursion.
+ */
+export function schemaShapeCauses(root: unknown, rootPath: string): ErrorCause[] {
+  const causes: ErrorCause[] = [];
+  const bad = (field: string, value: unknown, what: string): void => {
+    if (causes.length < 20) causes.push({ field, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)?.slice(0, 64) ?? 'undefined'}: must be ${what}` });
+  };
+  const stack: [unknown, string][] = [[root, rootPath]];
+  while (stack.length > 0 && causes.length < 20) {
+    const [node, path] = stack.pop() as [unknown, string];
+    if (!isObject(node)) {
+      bad(path, node, 'an object (a JSON schema)');
+      continue;
+    }
+    for (const k of SCHEMA_STRINGS) if (node[k] !== undefined && typeof node[k] !== 'string') bad(`${path}.${k}`, node[k], 'a string');
+    for (const k of SCHEMA_BOOLS) if (node[k] !== undefined && typeof node[k] !== 'boolean') bad(`${path}.${k}`, node[k], 'a boolean');
+    for (const k of SCHEMA_NUMBERS) if (node[k] !== undefined && (typeof node[k] !== 'number' || !Number.isFinite(node[k]))) bad(`${path}.${k}`, node[k], 'a number');
+    for (const k of SCHEMA_INTEGERS) if (node[k] !== undefined && !Number.isSafeInteger(node[k])) bad(`${path}.${k}`, node[k], 'an integer');
+    for (const k of SCHEMA_STRING_LISTS) {
+      const v = node[k];
+      if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) bad(`${path}.${k}`, v, 'a list of strings');
+    }
+    if (node.enum !== undefined && !Array.isArray(node.enum)) bad(`${path}.enum`, node.enum, 'a list');
+    for (const k of SCHEMA_MAPS) {
+      const v = node[k];
+      if (v === undefined) continue;
+      if (!isObject(v)) bad(`${path}.${k}`, v, 'an object');
+      else for (const [name, s] of Object.entries(v)) stack.push([s, `${path}.${k}[${JSON.stringify(name)}]`]);
+    }
+    for (const k of SCHEMA_LISTS) {
+      const v = node[k];
+      if (v === undefined) continue;
+      if (!Array.isArray(v)) bad(`${path}.${k}`, v, 'a list');
+      else v.forEach((s, i) => stack.push([s, `${path}.${k}[${i}]`]));
+    }
+    if (node.not !== undefined) stack.push([node.not, `${path}.not`]);
+    for (const k of ['additionalProperties', 'additionalItems']) {
+      const v = node[k];
+      if (v !== undefined && typeof v !== 'boolean') stack.push([v, `${path}.${k}`]);
+    }
+    if (Array.isArray(node.items)) node.items.forEach((s, i) => stack.push([s, `${path}.items[${i}]`]));
+    else if (node.items !== undefined) stack.push([node.items, `${path}.items`]);
+    const rules = node['x-kubernetes-validations'];
+    if (rules !== undefined) {
+      if (!Array.isArray(rules)) bad(`${path}.x-kubernetes-validations`, rules, 'a list');
+      else {
+        rules.forEach((r, i) => {
+          const at = `${path}.x-kubernetes-validations[${i}]`;
+          if (!isObject(r)) return bad(at, r, 'an object');
+          for (const k of RULE_STRINGS) if (r[k] !== undefined && typeof r[k] !== 'string') bad(`${at}.${k}`, r[k], 'a string');
+          if (typeof r.rule !== 'string') bad(`${at}.rule`, r.rule, 'a string');
+        });
+      }
+    }
+  }
   return causes;
 }
 

@@ -17,6 +17,7 @@ import { answerClientError, clientErrorStatus } from './clienterror.js';
 import { MAX_BODY_DEPTH, bodyProblem, checkDecodedBody, nestingDepth, parseJsonBody, parseYamlBody } from './bodylimits.js';
 import { ApiEngine, watchTimeoutMs } from './engine.js';
 import { createApiHandler, versionInfo } from './http.js';
+import { MAX_REPORTED_CAUSES } from './object.js';
 import { WARNINGS_TOTAL_RUNES, WARNING_ITEM_RUNES, limitWarnings } from './respond.js';
 
 interface Reply {
@@ -214,6 +215,38 @@ describe('robustness: what the API fuzz test found', () => {
       assert.deepEqual(got.spec.hard, { 'limits.memory': '1Gi', secrets: '10' });
     });
 
+    it('answers a CRD whose schema is not JSONSchemaProps-shaped with 422, not 500', async () => {
+      const crds = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+      const crd = (schema: unknown): unknown => ({
+        metadata: { name: 'things.x.io' },
+        spec: { group: 'x.io', scope: 'Namespaced', names: { plural: 'things', kind: 'Thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] },
+      });
+      const shapes = [
+        { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, x: null } },
+        { type: 'object', properties: { a: { type: 5 } } },
+        { type: 'object', properties: { a: { type: 'array', items: [null] } } },
+        { type: 'object', properties: 'x' },
+        { type: 'object', required: [1], properties: { a: { type: 'string', maxLength: 1.5 } } },
+        { type: 'object', allOf: {}, not: [] },
+        { type: 'object', 'x-kubernetes-validations': [{ rule: 5 }, null] },
+        { type: 'object', additionalProperties: null },
+      ];
+      for (const schema of shapes) {
+        const r = await request(port, 'POST', crds, crd(schema));
+        assert.equal(r.status, 422, `${JSON.stringify(schema)}: ${r.body.slice(0, 300)}`);
+      }
+    });
+
+    it('reports at most MAX_REPORTED_CAUSES causes (100,000 wrong items answered with an 8 MiB Status)', async () => {
+      const rules = Array.from({ length: 20_000 }, (_, i) => i);
+      const r = await request(port, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', { metadata: { name: 'many' }, rules });
+      assert.equal(r.status, 422);
+      assert.ok(r.body.length < 64 * 1024, `${r.body.length} bytes`);
+      const status = JSON.parse(r.body) as { message: string; details: { causes: unknown[] } };
+      assert.equal(status.details.causes.length, MAX_REPORTED_CAUSES);
+      assert.match(status.message, /, and \d+ more errors\]$/);
+    });
+
     it('answers a watch with a malformed resourceVersion with 400 before streaming (it reset the connection mid-stream)', async () => {
       const r = await request(port, 'GET', '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=-1&timeoutSeconds=1');
       assert.equal(r.status, 400, r.body);
@@ -264,6 +297,9 @@ describe('robustness: what the API fuzz test found', () => {
       const both = await raw('GET / HTTP/1.1\r\nHost: x\r\n\r\nFOO / HTTP/1.1\r\nHost: x\r\n\r\n');
       assert.match(both, /^HTTP\/1\.1 200 OK[\s\S]*HTTP\/1\.1 405 Method Not Allowed/);
       assert.equal(clientErrorStatus('HPE_INVALID_CHUNK_SIZE').code, 400);
+      // The answer to a HEAD carries no body (the client would read it as a next response).
+      const head = await raw(`HEAD /${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(head, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\r\n\r\n$/);
     });
   });
 });

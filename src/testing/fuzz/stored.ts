@@ -121,9 +121,16 @@ export interface RequestOutcome {
  * Keys that hold a request's token although that request did not succeed for real (it failed, was a
  * dry run, or could not have created anything): an object that failed validation, stored anyway.
  */
-export function keysOfRejectedRequests(keys: Iterable<string>, outcomes: ReadonlyMap<number, RequestOutcome>): { key: string; index: number; why: string }[] {
+export function keysOfRejectedRequests(
+  keys: Iterable<string>,
+  outcomes: ReadonlyMap<number, RequestOutcome>,
+  createdByASuccess: ReadonlySet<string> = new Set(),
+): { key: string; index: number; why: string }[] {
   const out: { key: string; index: number; why: string }[] = [];
   for (const key of keys) {
+    // Created by a request that succeeded (its answer carried the key's create revision): a corrupted
+    // protobuf body may turn one request's name into another's token (fz-12-3 → fz-13-3).
+    if (createdByASuccess.has(key)) continue;
     for (const index of new Set(tokensIn(key))) {
       const o = outcomes.get(index);
       if (!o) continue; // a token of a request outside this run (setup uses none)
@@ -132,5 +139,18 @@ export function keysOfRejectedRequests(keys: Iterable<string>, outcomes: Readonl
       else if (o.method === 'GET' || o.method === 'HEAD') out.push({ key, index, why: `request ${index} was a ${o.method}` });
     }
   }
+  return out;
+}
+
+/**
+ * The keys whose every creation during the run was answered to a successful, non-dry-run request
+ * (the answer's resourceVersion is the create's revision): `rvs` maps a revision to the request that
+ * got it in a 2xx answer.
+ */
+export function keysCreatedBySuccesses(log: readonly StoredRow[], rvs: ReadonlyMap<string, number>): Set<string> {
+  const creates = new Map<string, number[]>();
+  for (const row of log) if (row.type === 'create') creates.set(row.key, [...(creates.get(row.key) ?? []), row.rev]);
+  const out = new Set<string>();
+  for (const [key, revs] of creates) if (revs.every((r) => rvs.has(String(r)))) out.add(key);
   return out;
 }
