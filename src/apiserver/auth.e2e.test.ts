@@ -45,6 +45,8 @@ describe('authentication (e2e: kumo server, kubectl, a real OIDC IdP)', () => {
     fs.writeFileSync(idpCa, idp.caPem);
     k = await startKumo({
       args: [
+        // Authentication is under test: every authenticated user may act (RBAC has its own e2e tests).
+        '--authorization-mode', 'AlwaysAllow',
         '--token-auth-file', tokens,
         '--oidc-issuer-url', idp.issuer, '--oidc-client-id', 'kumo', '--oidc-ca-file', idpCa,
         '--oidc-username-claim', 'email', '--oidc-groups-claim', 'groups', '--oidc-groups-prefix', 'oidc:',
