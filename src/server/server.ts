@@ -194,6 +194,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         rejectUnauthorized: false,
         minVersion: 'TLSv1.2',
         keepAlive: true,
+        // Request line and headers up to 1 MiB, as Go's net/http reads them for kube-apiserver (Node's
+        // default is 16 KiB: long paths, big tokens or impersonation extras would be refused).
+        maxHeaderSize: 1024 * 1024,
       },
       handler,
     );

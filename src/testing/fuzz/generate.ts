@@ -146,6 +146,9 @@ class Generator {
     if (op !== 'path' && op !== 'nonresource' && this.rng.chance(0.25)) this.extraQuery();
     if (this.rng.chance(0.15)) this.fuzzHeaders(r.body !== undefined);
     if (this.rng.chance(0.03)) this.chunked = true;
+    // Past the server's 1 MiB of request line and headers (not for HEAD: the refusal is sent before
+    // the method is known, with a body a HEAD client does not expect).
+    if (r.method !== 'HEAD' && this.rng.chance(0.001)) this.headers['x-kumo-fuzz-big'] = 'x'.repeat(1024 * 1024 + 1);
     const q = this.query.map(([k, v]) => (v === '\u0000novalue' ? pct(k) : `${pct(k)}=${pct(v)}`)).join('&');
     const path = sanitizePath(q === '' ? r.path : `${r.path}${r.path.includes('?') ? '&' : '?'}${q}`);
     const req: FuzzRequest = {
