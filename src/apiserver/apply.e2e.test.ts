@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { startKumo, type KumoHandle, type RunResult } from '../testing/kumo.js';
+import { ok, startKumo, type KumoHandle, type RunResult } from '../testing/kumo.js';
 
 const VERSIONS = [33, 27];
 
@@ -20,11 +20,6 @@ interface Entry {
   subresource?: string;
 }
 type Obj = KubernetesObject & { data?: Record<string, string>; spec?: Record<string, unknown>; metadata: { managedFields?: Entry[]; resourceVersion?: string; annotations?: Record<string, string> } };
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 function entry(obj: Obj, manager: string, operation = 'Apply'): Entry | undefined {
   return obj.metadata.managedFields?.find((e) => e.manager === manager && e.operation === operation) as Entry | undefined;

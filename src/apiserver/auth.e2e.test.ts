@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT, importJWK } from 'jose';
 import YAML from 'yaml';
 import { createCA, issueClientCert, parseCA, type IssuedCert } from '../lib/pki.js';
-import { kubectlPath, run, startKumo, type KumoHandle, type RunResult } from '../testing/kumo.js';
+import { ok, kubectlPath, run, startKumo, type KumoHandle, type RunResult } from '../testing/kumo.js';
 import { startTestIdp, type TestIdp } from '../testing/oidc.js';
 
 const VERSIONS = [33, 27];
@@ -22,11 +22,6 @@ const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 interface WhoAmI {
   status: { userInfo: { username: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> } };
-}
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
 }
 
 describe('authentication (e2e: kumo server, kubectl, a real OIDC IdP)', () => {

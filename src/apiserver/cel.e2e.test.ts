@@ -6,14 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startKumo, type KumoHandle } from '../testing/kumo.js';
+import { ok, startKumo, type KumoHandle } from '../testing/kumo.js';
 
 const VERSIONS = [33, 27];
-
-function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 function fails(r: { code: number | null; stdout: string; stderr: string }, what: string): string {
   assert.notEqual(r.code, 0, `${what} should fail: ${r.stdout}`);

@@ -9,17 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
-import { run, startKumo, type KumoHandle, type RunResult } from '../testing/kumo.js';
+import { ok, run, startKumo, type KumoHandle, type RunResult } from '../testing/kumo.js';
 
 const VERSIONS = [33, 27];
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Read from the source tree: tsc does not copy it to dist.
 const PY_SCRIPT = path.join(ROOT, 'src', 'testing', 'py', 'k8s_patch.py');
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 interface SA {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion: string };

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
-import { startKumo, type KumoHandle } from '../testing/kumo.js';
+import { ok, startKumo, type KumoHandle } from '../testing/kumo.js';
 
 const VERSIONS = [33, 27];
 
@@ -46,11 +46,6 @@ function api(k: KumoHandle, method: string, p: string, body?: unknown): Promise<
     req.on('error', reject);
     req.end(data);
   });
-}
-
-function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
 }
 
 describe('kubectl against kumo (e2e)', () => {

@@ -9,16 +9,9 @@ import { FakeClock } from './clock.js';
 import { getCondition, markFalse, markTrue } from './conditions.js';
 import { Controller, ControllerBuilder, TerminalError, isTerminalError, mapHandler, ownerKeys, type Reconciler, type Result } from './controller.js';
 import { startTestEnv, type TestEnv } from './testenv.js';
+import { eventually as waitFor } from '../testing/wait.js';
 
 const inDefault = { cluster: ROOT_CLUSTER, namespace: 'default' };
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /** A reconciler driven by a function, recording every call. */
 function recorder(fn: (key: ObjectKey, n: number, signal: AbortSignal) => Promise<Result | void> | Result | void = () => undefined): Reconciler & { calls: string[]; count(key: string): number } {

@@ -7,19 +7,12 @@ import type { Client, ClientResource, ListOptions, ObjectList, Scope, WatchEvent
 import { Indexer, OWNER_UID_INDEX, indexByOwnerUid } from './indexer.js';
 import { Informer, type InformerEvents, type InformerOptions } from './informer.js';
 import { startTestEnv, type TestEnv } from './testenv.js';
+import { eventually as waitFor } from '../testing/wait.js';
 
 const inDefault = { cluster: ROOT_CLUSTER, namespace: 'default' };
 
 function cm(name: string, data: Record<string, string> = {}, extra: Record<string, unknown> = {}): KObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data };
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** A client in front of the real one whose watches can be cut, and whose calls can be made to fail. */

@@ -5,14 +5,7 @@ import { ROOT_CLUSTER } from '../apiserver/keys.js';
 import type { Client } from '../client/client.js';
 import { LEASE_RESOURCE, LeaderElector, type LeaderElectionOptions } from './leaderelection.js';
 import { startTestEnv, type TestEnv } from './testenv.js';
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { eventually as waitFor } from '../testing/wait.js';
 
 /** Every call fails with Unavailable while `down` (a network partition between one candidate and the API). */
 function partitionable(inner: Client): Client & { down: boolean } {

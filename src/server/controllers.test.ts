@@ -8,15 +8,7 @@ import { parseLogicalCluster, ROOT_CLUSTER, type LogicalCluster } from '../apise
 import { isKumoError } from '../lib/errors.js';
 import { startTestEnv, type TestEnv } from '../runtime/testenv.js';
 import { startControllers, type RunningControllers } from './controllers.js';
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from '../testing/wait.js';
 
 async function gone(p: Promise<unknown>): Promise<boolean> {
   try {

@@ -10,6 +10,7 @@ import { runStoreConformance } from './conformance.js';
 import { FanoutStore } from './fanout.js';
 import { SqliteStore } from './sqlite/backend.js';
 import type { Store, WatchEvent, WatchMessage, WatchOptions } from './types.js';
+import { eventually as waitFor } from '../testing/wait.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-fanout-test-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -82,14 +83,6 @@ function record(store: Store, prefix: string, after: number, signal: AbortSignal
     }
   })();
   return { events, progress, error: () => error, ended: () => ended, done };
-}
-
-async function waitFor(what: string, pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 const revs = (events: WatchEvent[]): number[] => events.map((e) => e.kv.modRevision);

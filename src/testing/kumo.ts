@@ -1,6 +1,7 @@
 // Test harness: the real `kumo server` binary on a temp data dir and a free loopback port, and the
 // real kubectl binaries (by version) pointed at it. Servers are stopped by PID, also when a test fails
 // (the exit hook kills whatever is left).
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -22,6 +23,12 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** A command's stdout, after asserting it exited 0 (the message names `what` and shows its output). */
+export function ok(r: RunResult, what: string): string {
+  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
 }
 
 export interface KumoHandle {

@@ -7,14 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
-import { kubectlPath, startKumo, type KumoHandle, type RunResult } from '../../testing/kumo.js';
+import { ok, kubectlPath, startKumo, type KumoHandle, type RunResult } from '../../testing/kumo.js';
 
 const VERSIONS = [33, 27].filter((v) => fs.existsSync(kubectlPath(v)));
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 function refused(r: RunResult, what: string): string {
   assert.notEqual(r.code, 0, `${what} should have failed: ${r.stdout}`);

@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import os from 'node:os';
 import path from 'node:path';
 import { startEtcd, type EtcdHandle } from '../../testing/etcd.js';
-import { kubectlPath, run, startKumo, type KumoHandle } from '../../testing/kumo.js';
+import { ok, kubectlPath, run, startKumo, type KumoHandle } from '../../testing/kumo.js';
 
 const VERSIONS = [33, 27];
 
@@ -50,11 +50,6 @@ function adminClient(k: KumoHandle): (method: string, p: string, body?: unknown)
       req.on('error', reject);
       req.end(data);
     });
-}
-
-function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
 }
 
 const tenantYaml = (name: string, quota: Record<string, unknown>, namespaces: string[]): string =>

@@ -13,7 +13,7 @@ import type { KObject, ResourceType } from '../../api/types.js';
 import { requestUser, type Attributes, type Authorizer, type UserInfo } from '../auth/types.js';
 import { forbiddenError } from '../authz/forbidden.js';
 import { isObject, jsonEqual, meta } from '../object.js';
-import { parseRequestInfo } from '../requestinfo.js';
+import { requestAttributes } from '../http.js';
 import type { WriteContext } from '../rest.js';
 import type { TenancyCache } from './cache.js';
 import { tenancyKindOf } from './cache.js';
@@ -86,23 +86,10 @@ export function tenancyNarrow(cache: TenancyCache, others: () => Authorizer): Na
     const kind = tenancyKindOf(rt);
     const user = requestUser(req);
     if (kind === undefined || user === undefined || isSystemAdmin(user)) return undefined;
-    const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
-    const a: Attributes = {
-      user,
-      verb: info.verb,
-      cluster: info.logicalCluster,
-      isResourceRequest: info.isResourceRequest,
-      path: info.path,
-      apiGroup: info.apiGroup,
-      apiVersion: info.apiVersion,
-      resource: info.resource,
-      subresource: info.subresource,
-      namespace: info.namespace,
-      name: info.name,
-    };
+    const a = requestAttributes(req, user);
     if ((await others().authorize(a)).decision === 'allow') return undefined;
     if (kind === 'Tenant') return (obj) => roleFromMembers(user, tenantMembers(obj)) !== undefined;
-    const cluster = info.logicalCluster;
+    const cluster = a.cluster;
     return (obj) => {
       const t = namespaceTenant(obj);
       return t !== '' && cache.index.cluster(cluster)?.roleIn(user, t) !== undefined;

@@ -10,15 +10,7 @@ import { Quotas } from '../../apiserver/quota/quota.js';
 import { CHARGED_AT_ANNOTATION, TENANT_LABEL } from '../../apiserver/quota/usage.js';
 import { startTestEnv, type TestEnv } from '../../runtime/testenv.js';
 import { startControllers, type RunningControllers } from '../../server/controllers.js';
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from '../../testing/wait.js';
 
 const GRACE_MS = 1500;
 

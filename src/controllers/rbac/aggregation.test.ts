@@ -9,15 +9,7 @@ import { InformerCache } from '../../runtime/cache.js';
 import type { Controller } from '../../runtime/controller.js';
 import { startTestEnv, type TestEnv } from '../../runtime/testenv.js';
 import { clusterRoleAggregationController } from './aggregation.js';
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from '../../testing/wait.js';
 
 function hasResource(role: KObject, group: string, resource: string, verb: string): boolean {
   const rules = Array.isArray(role.rules) ? (role.rules as { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[]) : [];

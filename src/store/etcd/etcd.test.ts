@@ -10,6 +10,7 @@ import { FanoutStore } from '../fanout.js';
 import { openStore } from '../registry.js';
 import type { Store, WatchEvent } from '../types.js';
 import { EtcdStore } from './backend.js';
+import { eventually as waitFor } from '../../testing/wait.js';
 
 let etcd: EtcdHandle | undefined;
 before(async () => {
@@ -53,14 +54,6 @@ function record(store: Store, prefix: string, after: number, signal: AbortSignal
     }
   })();
   return { events, progress, error: () => error, done };
-}
-
-async function waitFor(what: string, pred: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const failsFast = (code: unknown): boolean => isKumoError(code, 'Timeout') || isKumoError(code, 'Unavailable');
