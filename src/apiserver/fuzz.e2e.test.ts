@@ -13,9 +13,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startKumo, type KumoHandle } from '../testing/kumo.js';
 import { randomSeed } from '../testing/fuzz/rng.js';
-import { FuzzClient, credentialsFrom, pool } from '../testing/fuzz/send.js';
+import { FuzzClient, credentialsFrom, pool, type FuzzResponse } from '../testing/fuzz/send.js';
 import { hasFixture } from '../testing/fuzz/fixtures.js';
-import { isCreateOnly, kindLabel, type FuzzKind } from '../testing/fuzz/generate.js';
+import { isCreateOnly, kindLabel, type FuzzKind, type FuzzRequest } from '../testing/fuzz/generate.js';
 import { call, discoverKinds, formatFinding, readBackPath, report, runFuzz, setUp, writersOf, type RunResult } from '../testing/fuzz/run.js';
 import { StoredValidator, keysCreatedBySuccesses, keysOfRejectedRequests, readStore, type StoreSnapshot } from '../testing/fuzz/stored.js';
 
@@ -65,7 +65,7 @@ describe(`API fuzz: ${ONLY ? `replay of ${ONLY.join(',')}` : `${COUNT} requests`
   it(`answers every request below 500, every error with a Status, never hangs`, async () => {
     assert.ok(kinds.length > 0, 'set up first');
     const replay = ONLY
-      ? (req: Parameters<NonNullable<Parameters<typeof runFuzz>[1]['onReplay']>>[0], res: Parameters<NonNullable<Parameters<typeof runFuzz>[1]['onReplay']>>[1]): void => {
+      ? (req: FuzzRequest, res: FuzzResponse): void => {
           console.log(`#${req.index} ${req.op} ${req.method} ${req.path}\n  headers: ${JSON.stringify(req.headers)}\n  body (${req.body?.length ?? 0} bytes): ${req.body?.subarray(0, 2000).toString('utf8') ?? ''}`);
           console.log(`  → ${res.status} ${res.error ?? ''} ${JSON.stringify(res.headers)}\n  ${res.body.subarray(0, 2000).toString('utf8')}`);
         }

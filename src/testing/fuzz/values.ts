@@ -185,11 +185,19 @@ export function deepValue(rng: Rng, depth: number): Raw {
   }
 }
 
-/** A wide value: many keys or many items. */
+/** A wide value: many keys, many items, or many items with merge keys (`name`, `type`, `uid`: the keyed lists of patches and apply). */
 export function wideValue(rng: Rng): Raw {
   const n = rng.pick([1000, 10000, 100000]);
-  if (rng.chance(0.5)) return new Raw('[' + Array.from({ length: n }, (_, i) => String(i)).join(',') + ']');
-  return new Raw('{' + Array.from({ length: n }, (_, i) => `"k${i}":"v"`).join(',') + '}');
+  switch (rng.int(3)) {
+    case 0:
+      return new Raw('[' + Array.from({ length: n }, (_, i) => String(i)).join(',') + ']');
+    case 1:
+      return new Raw('{' + Array.from({ length: n }, (_, i) => `"k${i}":"v"`).join(',') + '}');
+    default: {
+      const key = rng.pick(['name', 'type', 'uid']);
+      return new Raw('[' + Array.from({ length: Math.min(n, 30000) }, (_, i) => `{"${key}":"w${i % 20000}","port":${i % 65536}}`).join(',') + ']');
+    }
+  }
 }
 
 /** Any value: the wrong type for most places. */
