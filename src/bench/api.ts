@@ -44,7 +44,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import WebSocket from 'ws';
 import YAML from 'yaml';
 import { freePort } from '../testing/etcd.js';
-import { KUMO_BIN, startKumo, type KumoHandle } from '../testing/kumo.js';
+import { startKumo, type KumoHandle } from '../testing/kumo.js';
 import { fmt, percentile, Report, type Row } from './report.js';
 
 const HOST = '127.0.0.1';
@@ -420,56 +420,6 @@ function serveTrivial(pkiDir: string, bodyFile: string): void {
 // ---- the kumo server child ---------------------------------------------------------------------
 
 type KumoServer = Pick<KumoHandle, 'url' | 'port' | 'dataDir' | 'kubeconfig' | 'pid' | 'stop'>;
-
-/**
- * `kumo server` as startKumo starts it, with node flags first (`--cpu-prof` is not allowed in
- * NODE_OPTIONS, and startKumo takes only the server's own flags). Stopped by PID: SIGTERM, SIGKILL after 10 s.
- */
-async function startKumoWithNodeArgs(nodeArgs: string[], env: Record<string, string>): Promise<KumoServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-api-'));
-  tmpDirs.add(dataDir);
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, KUMO_BIN, 'server', '--data-dir', dataDir, '--listen', `${HOST}:${port}`], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-  children.add(child);
-  const pid = child.pid ?? 0;
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(pid, 'SIGTERM');
-      const t = setTimeout(() => process.kill(pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    }
-    children.delete(child);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`kumo server exited with ${child.exitCode}:\n${log}`);
-    }
-    const ready = await new Promise<boolean>((resolve) => {
-      const req = https.get({ host: HOST, port, path: '/readyz', rejectUnauthorized: false, timeout: 2000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => {
-        req.destroy();
-        resolve(false);
-      });
-    });
-    if (ready) return { url: `https://${HOST}:${port}`, port, dataDir, kubeconfig: path.join(dataDir, 'admin.kubeconfig'), pid, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`kumo server not ready after 30 s:\n${log}`);
-    }
-    await sleep(100);
-  }
-}
 
 // ---- server-side heap figures, no endpoint: signals to the server's node runtime -------------------
 
@@ -1053,7 +1003,7 @@ async function main(): Promise<void> {
   const inspectPort = await freePort();
   nodeOptions.push(`--inspect-port=127.0.0.1:${inspectPort}`);
   const env = { KUMO_LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions.join(' ') };
-  const kumo: KumoServer = nodeArgs.length > 0 ? await startKumoWithNodeArgs(nodeArgs, env) : await startKumo({ env });
+  const kumo: KumoServer = await startKumo({ env, nodeArgs });
   tmpDirs.add(kumo.dataDir);
   const tls = tlsFromKubeconfig(kumo.kubeconfig);
   const agent = keepAliveAgent(tls, CONNECTIONS);

@@ -45,10 +45,15 @@ export interface KumoHandle {
   stop(): Promise<void>;
 }
 
-export async function startKumo(opts: { args?: string[]; env?: Record<string, string> } = {}): Promise<KumoHandle> {
+/**
+ * Starts `kumo server` on a fresh data dir and a free loopback port; resolves once /readyz answers.
+ * `args`: the server's own flags; `nodeArgs`: node's, before the script (`--cpu-prof` is not allowed in
+ * NODE_OPTIONS).
+ */
+export async function startKumo(opts: { args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<KumoHandle> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-e2e-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [KUMO_BIN, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), KUMO_BIN, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(opts.env ?? {}) },
   });
