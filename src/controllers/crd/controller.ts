@@ -14,6 +14,7 @@ import type { LogicalCluster } from '../../apiserver/keys.js';
 import { isKumoError } from '../../lib/errors.js';
 import type { Client } from '../../client/client.js';
 import { formatKey, type ObjectKey } from '../../client/keys.js';
+import { deleteAll } from '../delete.js';
 import type { InformerCache } from '../../runtime/cache.js';
 import { ControllerBuilder, type Controller, type Reconciler, type Result } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -111,23 +112,4 @@ class CrdReconciler implements Reconciler {
       if (!isKumoError(err, 'NotFound')) throw err;
     }
   }
-}
-
-/**
- * Deletes every object of `rt` in `cluster` (all namespaces); returns how many were still there (objects
- * with finalizers of their own stay until their controllers remove them).
- */
-export async function deleteAll(client: Client, rt: ResourceType, cluster: LogicalCluster, signal: AbortSignal, namespace?: string): Promise<number> {
-  const list = await client.list(rt, namespace === undefined ? { cluster } : { cluster, namespace }, { signal });
-  for (const obj of list.items) {
-    const m = obj.metadata ?? {};
-    const ns = typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : undefined;
-    if (m.deletionTimestamp !== undefined) continue;
-    try {
-      await client.delete(rt, ns === undefined ? { cluster } : { cluster, namespace: ns }, String(m.name), { propagationPolicy: 'Background', signal });
-    } catch (err) {
-      if (!isKumoError(err, 'NotFound')) throw err;
-    }
-  }
-  return list.items.length;
 }

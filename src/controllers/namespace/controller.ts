@@ -13,7 +13,7 @@ import { formatKey, type ObjectKey } from '../../client/keys.js';
 import type { InformerCache } from '../../runtime/cache.js';
 import { ControllerBuilder, type Controller, type Reconciler, type Result } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
-import { deleteAll } from '../crd/controller.js';
+import { deleteAll } from '../delete.js';
 
 export interface NamespaceControllerOptions {
   client: Client;
