@@ -280,6 +280,38 @@ spec:
     assert.equal(bad.code, 1);
   });
 
+  it('serves every version of a CRD from its storage version: gets and concurrent watches of each version see their own apiVersion', async () => {
+    const crd = path.join(tmp, 'versioned-crd.yaml');
+    const schema = '    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n';
+    fs.writeFileSync(
+      crd,
+      'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: gadgets.versions.example.com}\nspec:\n  group: versions.example.com\n  scope: Namespaced\n' +
+        '  names: {plural: gadgets, singular: gadget, kind: Gadget}\n  versions:\n' +
+        `  - name: v1\n    served: true\n    storage: true\n${schema}  - name: v2\n    served: true\n    storage: false\n${schema}`,
+    );
+    ok(await k.kubectl(33, ['apply', '-f', crd]), 'create crd');
+    ok(await k.kubectl(33, ['wait', '--for=condition=Established', 'crd/gadgets.versions.example.com', '--timeout=20s']), 'wait');
+    const base = '/apis/versions.example.com';
+    const list = (await api(k, 'GET', `${base}/v1/namespaces/default/gadgets`)).body as { metadata: { resourceVersion: string } };
+    const rv = list.metadata.resourceVersion;
+    // Both watches share one store watch and one store event; each must get its own version's line.
+    const w1 = api(k, 'GET', `${base}/v1/namespaces/default/gadgets?watch=1&resourceVersion=${rv}&timeoutSeconds=2`);
+    const w2 = api(k, 'GET', `${base}/v2/namespaces/default/gadgets?watch=1&resourceVersion=${rv}&timeoutSeconds=2`);
+    await new Promise((r) => setTimeout(r, 300));
+    const created = await api(k, 'POST', `${base}/v2/namespaces/default/gadgets`, { apiVersion: 'versions.example.com/v2', kind: 'Gadget', metadata: { name: 'g1' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    // One event line parses as a JSON document in api(); several stay text.
+    type Ev = { type: string; object: { apiVersion: string } };
+    const versions = (body: unknown): string[] =>
+      (typeof body === 'string' ? body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Ev) : [body as Ev]).map((e) => `${e.type} ${e.object.apiVersion}`);
+    assert.deepEqual(versions((await w1).body), ['ADDED versions.example.com/v1']);
+    assert.deepEqual(versions((await w2).body), ['ADDED versions.example.com/v2']);
+    for (const v of VERSIONS) {
+      assert.equal(ok(await k.kubectl(v, ['get', 'gadgets.v1.versions.example.com', 'g1', '-o', 'jsonpath={.apiVersion}']), 'get v1'), 'versions.example.com/v1');
+      assert.equal(ok(await k.kubectl(v, ['get', 'gadgets.v2.versions.example.com', 'g1', '-o', 'jsonpath={.apiVersion}']), 'get v2'), 'versions.example.com/v2');
+    }
+  });
+
   it('scales a custom resource through its scale subresource (kubectl scale, get --raw …/scale)', async () => {
     const crd = path.join(tmp, 'scaled-crd.yaml');
     fs.writeFileSync(
