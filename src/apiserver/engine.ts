@@ -22,7 +22,7 @@ import { requestUser } from './auth/types.js';
 import { parseRequestInfo, queryBool, type RequestInfo } from './requestinfo.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { checkDecodedBody, parseJsonBody, parseYamlBody } from './bodylimits.js';
-import { APPLY_PATCH, negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation } from './negotiate.js';
+import { APPLY_PATCH, negotiateInput, negotiateOutput, negotiatePatch, patchTypesFor, type OutputNegotiation, type PatchType } from './negotiate.js';
 import { decodeApplyPatch, writeFieldManager, type OptionsKind } from './apply.js';
 import { streamWatch, watchLine, writeError, writeObject, type ResponseFormat } from './respond.js';
 import { ResourceStorage, parseResourceVersion, type AdmitUndo, type ApiWatchEvent, type DeleteOptions, type SchemaOps, type Scope, type WriteContext } from './rest.js';
@@ -470,7 +470,8 @@ export class ApiEngine {
         return;
       }
       case 'patch': {
-        const isApply = negotiatePatch(req.headers['content-type'], patchTypesFor(rt)) === APPLY_PATCH;
+        const type = negotiatePatch(req.headers['content-type'], patchTypesFor(rt));
+        const isApply = type === APPLY_PATCH;
         const c = wctx('PatchOptions', isApply);
         if (isApply) {
           // Server-side apply; creates the object when it is missing (201).
@@ -478,7 +479,7 @@ export class ApiEngine {
           writeObject(res, r.created ? 201 : 200, r.object, fmt, warnings);
           return;
         }
-        const obj = await this.patch(req, storage, c, name, body, sub);
+        const obj = await this.patch(type, storage, c, name, body, sub);
         writeObject(res, 200, obj, fmt, warnings);
         return;
       }
@@ -575,8 +576,8 @@ export class ApiEngine {
     }
   }
 
-  private async patch(req: http.IncomingMessage, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
-    const type = negotiatePatch(req.headers['content-type'], patchTypesFor(storage.rt));
+  /** JSON, merge or strategic patch (`type`, negotiated by the caller); apply is served by the caller. */
+  private async patch(type: PatchType, storage: ResourceStorage, ctx: WriteContext, name: string, body: Buffer, sub: string): Promise<KObject> {
     const patch = parseJsonBody(body, 'error decoding patch');
     const apply =
       type === 'application/json-patch+json'
