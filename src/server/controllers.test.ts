@@ -60,9 +60,11 @@ describe('controllers on the runtime (real engine, SQLite)', () => {
       for (let i = 0; i < 5; i++) await c.create(CM, inNs, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` } });
       await c.create(CM, inNs, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', finalizers: ['example.com/hold'] } });
       await c.delete(NS, { cluster }, 'doomed');
-      await eventually('the plain configmaps to go', async () => (await c.list(CM, inNs)).items.length === 1);
-      const held = await c.get(CM, inNs, 'held');
-      assert.equal(typeof held.metadata?.deletionTimestamp, 'string', 'the held configmap is being deleted');
+      // The controller deletes in name order: the held one ("held" after "cm-4") is marked last.
+      await eventually('the plain configmaps to go and the held one to be marked deleted', async () => {
+        const left = (await c.list(CM, inNs)).items;
+        return left.length === 1 && left[0]?.metadata?.name === 'held' && typeof left[0].metadata.deletionTimestamp === 'string';
+      });
       assert.equal(((await c.get(NS, { cluster }, 'doomed')).status as { phase: string }).phase, 'Terminating');
       await c.patch(CM, inNs, 'held', { metadata: { finalizers: null } });
       await eventually('the namespace to go', () => gone(c.get(NS, { cluster }, 'doomed')));
